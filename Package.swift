@@ -1,0 +1,97 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Module map (see ../shared/DESIGN.md, "Parts"): dependencies point downward only.
+//   callbridge (exe) → CallbridgeCLI → CallbridgeServer → {CallbridgeHandlers, CallbridgeStore} → CallbridgeModel
+//   CallbridgeCrypto wraps OpenSSL libcrypto for verifiers and delivery signing.
+let package = Package(
+    name: "Callbridge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "callbridge", targets: ["callbridge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "CallbridgeModel"
+        ),
+        .target(
+            name: "CallbridgeCrypto",
+            dependencies: ["COpenSSL"]
+        ),
+        .target(
+            name: "CallbridgeHandlers",
+            dependencies: [
+                "CallbridgeModel",
+                "CallbridgeCrypto",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "CallbridgeStore",
+            dependencies: [
+                "CallbridgeModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "CallbridgeServer",
+            dependencies: [
+                "CallbridgeModel",
+                "CallbridgeHandlers",
+                "CallbridgeStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "CallbridgeCLI",
+            dependencies: [
+                "CallbridgeServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "callbridge",
+            dependencies: ["CallbridgeCLI"]
+        ),
+        .testTarget(name: "CallbridgeModelTests", dependencies: ["CallbridgeModel"]),
+        .testTarget(name: "CallbridgeCryptoTests", dependencies: ["CallbridgeCrypto"]),
+        .testTarget(
+            name: "CallbridgeHandlersTests",
+            dependencies: ["CallbridgeHandlers"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "CallbridgeStoreTests", dependencies: ["CallbridgeStore"]),
+        .testTarget(
+            name: "CallbridgeServerTests",
+            dependencies: [
+                "CallbridgeServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "CallbridgeCLITests", dependencies: ["CallbridgeCLI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

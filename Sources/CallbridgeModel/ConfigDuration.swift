@@ -1,0 +1,63 @@
+/// A length of time as written in configuration: `500ms`, `5s`, `5m`, `2h`,
+/// `1d`, or a sum such as `1h30m`. Bare numbers are refused so that a unit is
+/// never guessed.
+///
+/// Invariant: `milliseconds` is non-negative.
+public struct ConfigDuration: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let milliseconds: Int64
+
+    public init(milliseconds: Int64) {
+        precondition(milliseconds >= 0, "durations are non-negative")
+        self.milliseconds = milliseconds
+    }
+
+    public static func seconds(_ s: Int64) -> ConfigDuration { ConfigDuration(milliseconds: s * 1000) }
+
+    public init?(parsing text: String) {
+        let s = Array(text.trimmingSpaces().utf8)
+        guard !s.isEmpty else { return nil }
+        var total: Int64 = 0
+        var i = 0
+        while i < s.count {
+            var value: Int64 = 0
+            let start = i
+            while i < s.count, s[i] >= 0x30, s[i] <= 0x39 {
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int64(s[i] - 0x30))
+                guard !o1, !o2 else { return nil }
+                value = a
+                i += 1
+            }
+            guard i > start else { return nil }
+            let unitStart = i
+            while i < s.count, s[i] >= 0x61, s[i] <= 0x7A { i += 1 }
+            let unit = String(decoding: s[unitStart..<i], as: UTF8.self)
+            let factor: Int64
+            switch unit {
+            case "ms": factor = 1
+            case "s": factor = 1000
+            case "m": factor = 60_000
+            case "h": factor = 3_600_000
+            case "d": factor = 86_400_000
+            default: return nil
+            }
+            let (p, o) = value.multipliedReportingOverflow(by: factor)
+            guard !o else { return nil }
+            total += p
+        }
+        self.milliseconds = total
+    }
+
+    public var seconds: Double { Double(milliseconds) / 1000 }
+
+    public static func < (a: ConfigDuration, b: ConfigDuration) -> Bool { a.milliseconds < b.milliseconds }
+
+    /// The shortest exact spelling: `5m`, `1500ms`, `2h`.
+    public var description: String {
+        let units: [(Int64, String)] = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")]
+        for (factor, unit) in units where milliseconds >= factor && milliseconds % factor == 0 {
+            return "\(milliseconds / factor)\(unit)"
+        }
+        return "\(milliseconds)ms"
+    }
+}

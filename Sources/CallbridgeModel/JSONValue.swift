@@ -1,0 +1,152 @@
+/// A JSON document as data, with number literals kept verbatim.
+///
+/// Callbridge never routes amounts through binary floating point (DESIGN.md,
+/// "The event model"), so `.number` holds the literal exactly as it appeared
+/// in the provider's payload (`100.00` stays `100.00`). Objects keep their
+/// member order, which makes rendering deterministic and lets stored envelopes
+/// round-trip byte for byte.
+///
+/// Invariants: `.number` always holds a valid JSON number literal; object keys
+/// may repeat only if the parsed input repeated them (the first wins on lookup).
+public enum JSONValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case let (.bool(a), .bool(b)): return a == b
+        case let (.number(a), .number(b)): return a == b
+        case let (.string(a), .string(b)): return a == b
+        case let (.array(a), .array(b)): return a == b
+        case let (.object(a), .object(b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0)
+        case .bool(let b): hasher.combine(b)
+        case .number(let n): hasher.combine(n)
+        case .string(let s): hasher.combine(s)
+        case .array(let a): hasher.combine(a)
+        case .object(let members):
+            hasher.combine(members.count)
+            for (k, v) in members { hasher.combine(k); hasher.combine(v) }
+        }
+    }
+
+    /// The member named `key` of an object (the first, if repeated), else nil.
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first(where: { $0.0 == key })?.1
+    }
+
+    /// Follows a dotted path such as `content.order.order_id`; numeric
+    /// segments index into arrays (`items.0.sku`).
+    public func value(atPath path: String) -> JSONValue? {
+        var current: JSONValue = self
+        for segment in path.split(separator: ".", omittingEmptySubsequences: false) {
+            let key = String(segment)
+            switch current {
+            case .object:
+                guard let next = current[key] else { return nil }
+                current = next
+            case .array(let items):
+                guard let index = Int(key), items.indices.contains(index) else { return nil }
+                current = items[index]
+            default:
+                return nil
+            }
+        }
+        return current
+    }
+
+    /// The value as text when it is a scalar: strings as-is, numbers as their
+    /// literal, booleans as `true`/`false`. Nil for null, arrays and objects.
+    public var scalarText: String? {
+        switch self {
+        case .string(let s): return s
+        case .number(let n): return n
+        case .bool(let b): return b ? "true" : "false"
+        default: return nil
+        }
+    }
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    public var objectMembers: [(String, JSONValue)]? {
+        if case .object(let m) = self { return m }
+        return nil
+    }
+}
+
+// MARK: - Rendering
+
+extension JSONValue {
+    /// Compact JSON text (no insignificant whitespace), members in stored order.
+    public func rendered() -> String {
+        var out = ""
+        render(into: &out)
+        return out
+    }
+
+    public func renderedBytes() -> [UInt8] { Array(rendered().utf8) }
+
+    func render(into out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += n
+        case .string(let s): JSONValue.renderString(s, into: &out)
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.render(into: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (i, (key, value)) in members.enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.renderString(key, into: &out)
+                out += ":"
+                value.render(into: &out)
+            }
+            out += "}"
+        }
+    }
+
+    static func renderString(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+}

@@ -1,0 +1,119 @@
+import CallbridgeModel
+
+/// The durable log of everything Callbridge accepted, and the outbox of its
+/// deliveries (DESIGN.md, "Data flow").
+///
+/// Invariants every implementation keeps:
+/// - `append` returns only after the event, its raw request and one pending
+///   delivery per named endpoint are committed in one transaction (the
+///   provider is acked after that, never before).
+/// - Two records with the same non-nil `dedupKey` for the same provider store
+///   one event: the second append returns `.duplicate` with the first id and
+///   writes nothing.
+/// - Concurrent appends may share a transaction (group commit); a failure of
+///   one record never discards another record's write.
+/// - Reads are safe while another process appends.
+public protocol EventLog: Sendable {
+    func append(_ record: IngestRecord) async throws -> AppendOutcome
+    func event(id: EventID) async throws -> StoredEvent?
+    /// Events newest first, filtered by `query`.
+    func events(matching query: EventQuery) async throws -> [Event]
+    func deliveries(forEvent id: EventID) async throws -> [DeliveryRecord]
+}
+
+/// What ingest hands to the log: the normalized event, the raw request it came
+/// from (secrets and card data already masked), the dedup key and the
+/// endpoints that must receive it.
+public struct IngestRecord: Sendable, Hashable {
+    public var event: Event
+    public var raw: RawRequest
+    /// Unique per `event.data.provider` when non-nil (e.g. Juspay's webhook `id`).
+    public var dedupKey: String?
+    /// Names of the endpoints that get one pending delivery each, due immediately.
+    public var endpoints: [String]
+
+    public init(event: Event, raw: RawRequest, dedupKey: String?, endpoints: [String]) {
+        self.event = event
+        self.raw = raw
+        self.dedupKey = dedupKey
+        self.endpoints = endpoints
+    }
+}
+
+/// The result of `EventLog.append`.
+public enum AppendOutcome: Sendable, Hashable {
+    case stored(EventID)
+    /// The dedup key was seen before; nothing was written.
+    case duplicate(of: EventID)
+
+    public var eventID: EventID {
+        switch self {
+        case .stored(let id), .duplicate(of: let id): return id
+        }
+    }
+}
+
+/// An event read back from the log with the request it was built from.
+public struct StoredEvent: Sendable, Hashable {
+    public var event: Event
+    public var raw: RawRequest
+    public var dedupKey: String?
+
+    public init(event: Event, raw: RawRequest, dedupKey: String?) {
+        self.event = event
+        self.raw = raw
+        self.dedupKey = dedupKey
+    }
+}
+
+/// A filter over the log, newest first, paginated by cursor.
+public struct EventQuery: Sendable, Hashable {
+    public var provider: String?
+    public var type: EventType?
+    /// Only events with an id strictly older than this one (the cursor of the previous page).
+    public var before: EventID?
+    public var limit: Int
+
+    public init(provider: String? = nil, type: EventType? = nil, before: EventID? = nil, limit: Int = 50) {
+        self.provider = provider
+        self.type = type
+        self.before = before
+        self.limit = limit
+    }
+}
+
+/// Where a delivery is in its lifecycle.
+public enum DeliveryState: String, Sendable, Hashable, CaseIterable {
+    /// Waiting for `nextAttemptAt` (new, or rescheduled after a failed attempt).
+    case pending
+    /// Leased by a dispatcher; due again if the lease expires.
+    case inFlight = "in_flight"
+    case succeeded
+    /// The retry schedule is exhausted; replayable.
+    case dead
+}
+
+/// One event's delivery to one endpoint.
+public struct DeliveryRecord: Sendable, Hashable {
+    public var id: Int64
+    public var eventID: EventID
+    public var endpoint: String
+    public var state: DeliveryState
+    public var attemptCount: Int
+    public var nextAttemptAt: Timestamp?
+    public var lastStatusCode: Int?
+    public var lastError: String?
+    public var createdAt: Timestamp
+
+    public init(id: Int64, eventID: EventID, endpoint: String, state: DeliveryState, attemptCount: Int, nextAttemptAt: Timestamp?, lastStatusCode: Int?, lastError: String?, createdAt: Timestamp) {
+        self.id = id
+        self.eventID = eventID
+        self.endpoint = endpoint
+        self.state = state
+        self.attemptCount = attemptCount
+        self.nextAttemptAt = nextAttemptAt
+        self.lastStatusCode = lastStatusCode
+        self.lastError = lastError
+        self.createdAt = createdAt
+    }
+}
