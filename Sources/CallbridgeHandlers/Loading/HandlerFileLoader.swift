@@ -1,0 +1,279 @@
+import CallbridgeCrypto
+import CallbridgeModel
+
+/// Reads one `handlers/*.yaml` file into routes. Strict: unknown keys, unknown
+/// verifiers, unknown event types, malformed field sources and literal secrets
+/// are errors naming the file, line and key.
+public struct HandlerFileLoader {
+    public var secrets: SecretSource
+
+    public init(secrets: SecretSource) {
+        self.secrets = secrets
+    }
+
+    /// The routes of one provider, and the secret references that did not resolve.
+    public func load(yaml: String, file: String) throws(ConfigError) -> ProviderHandler {
+        let root = try ConfigNode.parse(yaml: yaml, file: file)
+        try root.rejectUnknownKeys(["provider", "description", "routes"])
+        let providerNode = try root.required("provider")
+        let provider = try providerNode.string()
+        guard !provider.isEmpty, provider.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw providerNode.error("provider must be lowercase letters, digits, '-' or '_'")
+        }
+        let description = try root.optional("description")?.string()
+        var routes: [Route] = []
+        for node in try root.required("routes").elements() {
+            let route = try loadRoute(node, provider: provider)
+            if routes.contains(where: { $0.name == route.name }) {
+                throw node.error("route name '\(route.name)' is used twice in this file")
+            }
+            routes.append(route)
+        }
+        guard !routes.isEmpty else { throw root.error("routes: at least one route is required") }
+        return ProviderHandler(provider: provider, description: description, file: file, routes: routes)
+    }
+
+    static let routeKeys: Set<String> = [
+        "name", "path", "methods", "channel", "format", "verify", "fields", "merchant_data", "type", "dedup", "landing",
+        "path_values", "secret_headers",
+    ]
+
+    func loadRoute(_ node: ConfigNode, provider: String) throws(ConfigError) -> Route {
+        try node.rejectUnknownKeys(HandlerFileLoader.routeKeys)
+        let name = try node.required("name").string()
+        let pathNode = try node.required("path")
+        let path = try pathNode.string()
+        guard path.hasPrefix("/"), !path.contains("?"), !path.contains("#") else {
+            throw pathNode.error("path must start with '/' and have no query or fragment")
+        }
+        var allowedValues: [String: Set<String>] = [:]
+        if let values = try node.optional("path_values") {
+            for (key, list) in try values.members() { allowedValues[key] = Set(try list.strings()) }
+        }
+        let pattern = RoutePattern(path, allowed: allowedValues)
+        let parameterNames = pattern.segments.compactMap { segment -> String? in
+            if case .parameter(let name, _) = segment { return name }
+            return nil
+        }
+        for key in allowedValues.keys where !parameterNames.contains(key) {
+            throw pathNode.error("path_values names '{\(key)}', which is not a segment of the path")
+        }
+
+        let methodsNode = try node.required("methods")
+        let methods = Set(try methodsNode.strings().map { $0.uppercased() })
+        for method in methods where !["GET", "POST", "PUT", "PATCH"].contains(method) {
+            throw methodsNode.error("method '\(method)' is not supported (GET, POST, PUT, PATCH)")
+        }
+        guard !methods.isEmpty else { throw methodsNode.error("at least one method is required") }
+        let channel = try node.required("channel").oneOf(Channel.self, Channel.allCases)
+        let format = try node.required("format").oneOf(BodyFormat.self, BodyFormat.allCases)
+
+        var unresolved: [String] = []
+        var secretHeaders: Set<String> = []
+        var verifiers: [any Verifier] = []
+        if let verifyNode = try node.optional("verify") {
+            let entries = (try? verifyNode.elements()) ?? [verifyNode]
+            for entry in entries {
+                verifiers.append(try loadVerifier(entry, unresolved: &unresolved, secretHeaders: &secretHeaders))
+            }
+        }
+        guard !verifiers.isEmpty else {
+            throw node.error("'verify' is required: name a verifier, or 'type: none' for unsigned browser returns")
+        }
+        if channel == .callback, verifiers.contains(where: { $0 is NoVerification }) {
+            throw node.error("a callback route must be verified; 'none' is allowed only on redirect routes")
+        }
+
+        var fields: [EventField: FieldSource] = [:]
+        if let fieldsNode = try node.optional("fields") {
+            for (key, value) in try fieldsNode.members() {
+                guard let field = EventField(rawValue: key) else {
+                    throw value.error("unknown event field '\(key)' (expected one of: \(EventField.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                fields[field] = try fieldSource(value, parameters: parameterNames)
+            }
+        }
+
+        var merchantData: MerchantDataSpec?
+        if let md = try node.optional("merchant_data") {
+            if case .mapping = md.node {
+                var sources: [String: FieldSource] = [:]
+                for (key, value) in try md.members() { sources[key] = try fieldSource(value, parameters: parameterNames) }
+                merchantData = .object(sources)
+            } else {
+                merchantData = .single(try fieldSource(md, parameters: parameterNames))
+            }
+        }
+
+        let typeNode = try node.required("type")
+        try typeNode.rejectUnknownKeys(["from", "map"])
+        let typeSources = try typeNode.required("from").elements(orScalar: true).map { (n) throws(ConfigError) -> FieldSource in
+            try fieldSource(n, parameters: parameterNames)
+        }
+        var map: [String: EventType] = [:]
+        for (status, value) in try typeNode.required("map").members() {
+            let text = try value.string()
+            guard let type = EventType(rawValue: text) else {
+                throw value.error("'\(text)' is not an event type (expected one of: \(EventType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            map[status] = type
+        }
+
+        var dedup: [FieldSource] = []
+        if let dedupNode = try node.optional("dedup") {
+            dedup = try dedupNode.elements(orScalar: true).map { (n) throws(ConfigError) -> FieldSource in
+                try fieldSource(n, parameters: parameterNames)
+            }
+        }
+
+        var landing: LandingTemplate?
+        if let landingNode = try node.optional("landing") {
+            let (text, missing) = secrets.interpolate(try landingNode.string())
+            guard missing.isEmpty else {
+                throw landingNode.error("environment variable \(missing.map { "${\($0)}" }.joined(separator: ", ")) is not set and has no default (write ${NAME:-default})")
+            }
+            guard text.hasPrefix("https://") || text.hasPrefix("http://") || text.hasPrefix("/") else {
+                throw landingNode.error("landing must be an absolute http(s) URL or a path starting with '/'")
+            }
+            let template = LandingTemplate(text)
+            if let unknown = template.unknownPlaceholders.first {
+                throw landingNode.error("unknown placeholder '{\(unknown)}' (use {order_id}, {outcome}, {event_id})")
+            }
+            landing = template
+        }
+        if channel == .redirect, landing == nil {
+            throw node.error("a redirect route needs a 'landing' template for the browser")
+        }
+        if let extra = try node.optional("secret_headers") {
+            secretHeaders.formUnion(try extra.strings().map { $0.lowercased() })
+        }
+
+        return Route(
+            provider: provider, name: name, pattern: pattern, methods: methods, channel: channel, format: format,
+            verifiers: verifiers, fields: fields, merchantData: merchantData, typeMapping: TypeMapping(sources: typeSources, map: map),
+            dedup: dedup, landing: landing, secretHeaders: secretHeaders, unresolvedSecrets: unresolved
+        )
+    }
+
+    func fieldSource(_ node: ConfigNode, parameters: [String]) throws(ConfigError) -> FieldSource {
+        let text = try node.string()
+        guard let source = FieldSource(text) else {
+            throw node.error("'\(text)' is not a field source (write kind:argument with kind one of \(FieldSource.kinds.joined(separator: ", ")))")
+        }
+        if case .path(let name) = source, !parameters.contains(name) {
+            throw node.error("'\(text)' names a path parameter the route's path does not have")
+        }
+        return source
+    }
+
+    /// Resolves secret references; literal secrets are refused.
+    func secretList(_ node: ConfigNode, unresolved: inout [String]) throws(ConfigError) -> [String] {
+        var values: [String] = []
+        for text in try node.strings() {
+            guard let reference = SecretReference(text) else {
+                throw node.error("secrets must be referenced as ${ENV_VAR} or file:PATH, never written in a handler file")
+            }
+            if let value = secrets.resolve(reference) { values.append(value) } else { unresolved.append(reference.description) }
+        }
+        return values
+    }
+
+    func secretValues(_ node: ConfigNode, keys: [String], unresolved: inout [String]) throws(ConfigError) -> [String] {
+        var values: [String] = []
+        var found = false
+        for key in keys {
+            if let child = try node.optional(key) {
+                found = true
+                values += try secretList(child, unresolved: &unresolved)
+            }
+        }
+        guard found else { throw node.error("missing required key '\(keys[0])'") }
+        return values
+    }
+
+    func loadVerifier(_ node: ConfigNode, unresolved: inout [String], secretHeaders: inout Set<String>) throws(ConfigError) -> any Verifier {
+        let typeNode = try node.required("type")
+        let type = try typeNode.string()
+        switch type {
+        case "none":
+            try node.rejectUnknownKeys(["type"])
+            return NoVerification()
+        case "basic_auth":
+            try node.rejectUnknownKeys(["type", "username", "password", "credentials"])
+            var credentials: [BasicAuthVerifier.Credential] = []
+            var pairs: [ConfigNode] = []
+            if let list = try node.optional("credentials") { pairs = try list.elements() }
+            let hasUsername = try node.optional("username") != nil
+            let hasPassword = try node.optional("password") != nil
+            if hasUsername || hasPassword { pairs.append(node) }
+            guard !pairs.isEmpty else { throw node.error("basic_auth needs 'username' and 'password' (or 'credentials')") }
+            for pair in pairs {
+                let users = try secretList(try pair.required("username"), unresolved: &unresolved)
+                let passwords = try secretList(try pair.required("password"), unresolved: &unresolved)
+                for user in users { for password in passwords { credentials.append(.init(username: user, password: password)) } }
+            }
+            return BasicAuthVerifier(credentials: credentials)
+        case "api_key":
+            try node.rejectUnknownKeys(["type", "header", "prefix", "key", "keys"])
+            let header = try node.required("header").string().lowercased()
+            secretHeaders.insert(header)
+            let keys = try secretValues(node, keys: ["keys", "key"], unresolved: &unresolved)
+            return APIKeyVerifier(header: header, prefix: try node.optional("prefix")?.string() ?? "", keys: keys)
+        case "hmac":
+            try node.rejectUnknownKeys(["type", "algorithm", "encoding", "header", "param", "prefix", "payload", "secret", "secrets", "timestamp_header", "tolerance"])
+            let algorithm = try node.optional("algorithm")?.oneOf(DigestAlgorithm.self, DigestAlgorithm.allCases) ?? .sha256
+            let encoding = try node.optional("encoding")?.oneOf(HMACVerifier.Encoding.self, [.hex, .base64]) ?? .hex
+            let location: HMACVerifier.Location
+            switch (try node.optional("header"), try node.optional("param")) {
+            case (let h?, nil):
+                let name = try h.string().lowercased()
+                secretHeaders.insert(name)
+                location = .header(name)
+            case (nil, let p?): location = .param(try p.string())
+            default: throw node.error("hmac needs exactly one of 'header' or 'param' to find the signature")
+            }
+            let payload = try node.optional("payload")?.oneOf(HMACVerifier.Payload.self, [.body, .params]) ?? .body
+            let keys = try secretValues(node, keys: ["secrets", "secret"], unresolved: &unresolved)
+            return HMACVerifier(
+                algorithm: algorithm, encoding: encoding, location: location, prefix: try node.optional("prefix")?.string() ?? "",
+                payload: payload, secrets: keys, timestampHeader: try node.optional("timestamp_header")?.string().lowercased(),
+                tolerance: try node.optional("tolerance")?.duration() ?? .seconds(300)
+            )
+        case "standard_webhooks":
+            try node.rejectUnknownKeys(["type", "secret", "secrets", "tolerance"])
+            let raw = try secretValues(node, keys: ["secrets", "secret"], unresolved: &unresolved)
+            var keys: [[UInt8]] = []
+            for secret in raw {
+                guard let key = StandardWebhooksVerifier.decodeSecret(secret) else {
+                    throw node.error("a standard_webhooks secret must be whsec_ followed by base64")
+                }
+                keys.append(key)
+            }
+            return StandardWebhooksVerifier(keys: keys, tolerance: try node.optional("tolerance")?.duration() ?? .seconds(300))
+        case "ip_allowlist":
+            try node.rejectUnknownKeys(["type", "networks"])
+            let networksNode = try node.required("networks")
+            var networks: [IPAllowlistVerifier.Network] = []
+            for text in try networksNode.strings() {
+                guard let network = IPAllowlistVerifier.Network(text) else { throw networksNode.error("'\(text)' is not an IP address or CIDR block") }
+                networks.append(network)
+            }
+            return IPAllowlistVerifier(networks: networks)
+        case "juspay_return":
+            try node.rejectUnknownKeys(["type", "secret", "secrets"])
+            return JuspayReturnVerifier(responseKeys: try secretValues(node, keys: ["secrets", "secret"], unresolved: &unresolved))
+        default:
+            throw typeNode.error("unknown verifier '\(type)' (expected one of: \(HandlerFileLoader.verifierNames.joined(separator: ", ")))")
+        }
+    }
+
+    public static let verifierNames = ["none", "basic_auth", "api_key", "hmac", "standard_webhooks", "ip_allowlist", "juspay_return"]
+}
+
+extension ConfigNode {
+    /// A list, or a single scalar taken as a one-element list.
+    func elements(orScalar: Bool) throws(ConfigError) -> [ConfigNode] {
+        if case .sequence = node { return try elements() }
+        return [self]
+    }
+}

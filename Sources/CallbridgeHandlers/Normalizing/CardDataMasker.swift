@@ -1,0 +1,141 @@
+import CallbridgeModel
+
+/// Masks card data before anything is stored or logged (DESIGN.md, "Security"):
+/// Luhn-valid runs of 12–19 digits (spaces or dashes allowed between digits)
+/// keep only their last four digits, and values of CVV-like fields become `***`.
+///
+/// Invariant: values listed in `preserving` (the event's own order,
+/// transaction and provider-event ids) are left as they are, so that a numeric
+/// order id that happens to pass the Luhn check is not destroyed.
+public struct CardDataMasker: Sendable {
+    /// Field names (compared lowercased with `_` and `-` removed) whose values are CVV-like.
+    public static let cvvFieldNames: Set<String> = [
+        "cvv", "cvc", "cvv2", "cvc2", "csc", "cvn", "cvd", "securitycode", "cardsecuritycode", "cardcvv", "cardcvc", "cardverificationvalue",
+    ]
+    public static let cvvReplacement = "***"
+
+    public var preserving: Set<String>
+
+    public init(preserving: Set<String> = []) {
+        self.preserving = preserving
+    }
+
+    public static func isCVVField(_ name: String) -> Bool {
+        let folded = name.lowercased().filter { $0 != "_" && $0 != "-" }
+        return cvvFieldNames.contains(folded)
+    }
+
+    /// The text with every Luhn-valid 12–19 digit run masked.
+    public func maskText(_ text: String) -> String {
+        let chars = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < chars.count {
+            guard chars[i].isASCIIDigit else {
+                out.append(chars[i])
+                i += 1
+                continue
+            }
+            // Extend over digits with single ' ' or '-' separators between them.
+            var j = i
+            var digitPositions: [Int] = []
+            while j < chars.count {
+                if chars[j].isASCIIDigit {
+                    digitPositions.append(j)
+                    j += 1
+                } else if (chars[j] == " " || chars[j] == "-"), j + 1 < chars.count, chars[j + 1].isASCIIDigit {
+                    j += 1
+                } else {
+                    break
+                }
+            }
+            let digits = String(String.UnicodeScalarView(digitPositions.map { chars[$0] }))
+            let run = String(String.UnicodeScalarView(chars[i..<j]))
+            if (12...19).contains(digitPositions.count), CardDataMasker.luhnValid(digits),
+               !preserving.contains(digits), !preserving.contains(run) {
+                let keep = Set(digitPositions.suffix(4))
+                for k in i..<j {
+                    out.append(chars[k].isASCIIDigit && !keep.contains(k) ? "*" : chars[k])
+                }
+            } else {
+                out.append(contentsOf: chars[i..<j])
+            }
+            i = j
+        }
+        return String(out)
+    }
+
+    /// Masks strings and long numbers inside a JSON value, and CVV-like members.
+    /// A number literal that is a card number becomes a masked string.
+    public func maskJSON(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .string(let s):
+            return .string(maskText(s))
+        case .number(let n):
+            let masked = maskText(n)
+            return masked == n ? value : .string(masked)
+        case .array(let items):
+            return .array(items.map(maskJSON))
+        case .object(let members):
+            return .object(members.map { key, member in
+                if CardDataMasker.isCVVField(key), member != .null {
+                    return (key, .string(CardDataMasker.cvvReplacement))
+                }
+                return (key, maskJSON(member))
+            })
+        case .null, .bool:
+            return value
+        }
+    }
+
+    public func maskPairs(_ pairs: [(String, String)]) -> [(String, String)] {
+        pairs.map { key, value in
+            (key, CardDataMasker.isCVVField(key) ? CardDataMasker.cvvReplacement : maskText(value))
+        }
+    }
+
+    /// Masks a query string or form body; returns the input unchanged (byte for
+    /// byte) when there was nothing to mask.
+    public func maskFormEncoded(_ text: String) -> String {
+        guard let pairs = FormURLEncoding.parse(text) else { return maskText(text) }
+        let masked = maskPairs(pairs)
+        let changed = zip(pairs, masked).contains { $0.1 != $1.1 }
+        return changed ? FormURLEncoding.render(masked) : text
+    }
+
+    /// Masks a body of the given format; JSON is re-rendered only if something changed.
+    public func maskBody(_ body: [UInt8], format: BodyFormat) -> [UInt8] {
+        guard !body.isEmpty, let text = String(validating: body, as: UTF8.self) else { return body }
+        if let json = try? JSONParser().parse(body) {
+            let masked = maskJSON(json)
+            return masked == json ? body : masked.renderedBytes()
+        }
+        if format != .json, text.contains("=") {
+            let masked = maskFormEncoded(text)
+            return masked == text ? body : Array(masked.utf8)
+        }
+        let masked = maskText(text)
+        return masked == text ? body : Array(masked.utf8)
+    }
+
+    /// Luhn (mod 10) check over ASCII digits.
+    public static func luhnValid(_ digits: String) -> Bool {
+        var sum = 0
+        var double = false
+        for scalar in digits.unicodeScalars.reversed() {
+            guard scalar.isASCIIDigit else { return false }
+            var d = Int(scalar.value) - 48
+            if double {
+                d *= 2
+                if d > 9 { d -= 9 }
+            }
+            sum += d
+            double.toggle()
+        }
+        return sum % 10 == 0
+    }
+}
+
+extension Unicode.Scalar {
+    var isASCIIDigit: Bool { value >= 48 && value <= 57 }
+}

@@ -1,0 +1,83 @@
+/// `application/x-www-form-urlencoded` and query-string parsing, and the
+/// percent-encoding flavours providers sign with.
+public enum FormURLEncoding {
+    /// Splits `a=1&b=2` into ordered pairs, decoding `+` as space and `%XX`.
+    /// Nil when a `%` escape is malformed or a decoded value is not UTF-8.
+    public static func parse(_ text: String) -> [(String, String)]? {
+        var pairs: [(String, String)] = []
+        for part in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let key = decode(kv[0], plusAsSpace: true) else { return nil }
+            let value = kv.count > 1 ? decode(kv[1], plusAsSpace: true) : ""
+            guard let value else { return nil }
+            pairs.append((key, value))
+        }
+        return pairs
+    }
+
+    /// Percent-decodes once; nil on a malformed escape or invalid UTF-8.
+    public static func decode<S: StringProtocol>(_ text: S, plusAsSpace: Bool) -> String? {
+        var out = [UInt8]()
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "%") {
+                guard i + 2 < bytes.count, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) else { return nil }
+                out.append(hi << 4 | lo)
+                i += 3
+            } else if b == UInt8(ascii: "+") && plusAsSpace {
+                out.append(0x20)
+                i += 1
+            } else {
+                out.append(b)
+                i += 1
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    /// Encodes like Python's `quote_plus` / HTML form encoding: letters, digits
+    /// and `-._~` stay, space becomes `+`, everything else `%XX` (uppercase).
+    public static func encodeFormComponent(_ text: String) -> String {
+        encode(text, spaceAsPlus: true)
+    }
+
+    /// Encodes an RFC 3986 component: letters, digits and `-._~` stay, all else `%XX`.
+    public static func encodeComponent(_ text: String) -> String {
+        encode(text, spaceAsPlus: false)
+    }
+
+    static func encode(_ text: String, spaceAsPlus: Bool) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out = [UInt8]()
+        for b in text.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(b)
+            case 0x20 where spaceAsPlus:
+                out.append(UInt8(ascii: "+"))
+            default:
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 0x0F)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Renders pairs back to `a=1&b=2` with form encoding.
+    public static func render(_ pairs: [(String, String)]) -> String {
+        pairs.map { encodeFormComponent($0.0) + "=" + encodeFormComponent($0.1) }.joined(separator: "&")
+    }
+
+    static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}
