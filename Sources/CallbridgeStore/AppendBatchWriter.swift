@@ -1,0 +1,159 @@
+import CallbridgeModel
+import Foundation
+import GRDB
+import Synchronization
+
+/// Writes a batch of ingest records in one write transaction: the commit step
+/// of the event log's group commit.
+///
+/// Invariants:
+/// - each record runs inside its own savepoint: if it throws, only its own
+///   writes are rolled back and the error is returned at its position;
+/// - a record whose `(provider, dedupKey)` is already stored (including by an
+///   earlier record of the same batch) writes nothing and yields
+///   `.duplicate(of:)` the stored id;
+/// - if SQLite aborts the whole transaction, or the commit fails, `write`
+///   throws: nothing of the batch was stored;
+/// - statistics are updated only after a successful commit.
+struct AppendBatchWriter: Sendable {
+    let dbPool: DatabasePool
+    let statistics = AppendStatistics()
+
+    func write(_ records: [IngestRecord]) async throws -> [Result<AppendOutcome, any Error>] {
+        let now = Self.currentTimestamp()
+        let results = try await dbPool.write { db in
+            var results: [Result<AppendOutcome, any Error>] = []
+            results.reserveCapacity(records.count)
+            for record in records {
+                do {
+                    var outcome = AppendOutcome.stored(record.event.id)
+                    try db.inSavepoint {
+                        outcome = try Self.insert(record, now: now, in: db)
+                        return .commit
+                    }
+                    results.append(.success(outcome))
+                } catch {
+                    // Some errors (disk full, I/O) make SQLite roll back the
+                    // whole transaction: then no record of the batch survives.
+                    guard db.isInsideTransaction else { throw error }
+                    results.append(.failure(error))
+                }
+            }
+            return results
+        }
+        let stored = results.reduce(0) { count, result in
+            if case .success(.stored) = result { return count + 1 }
+            return count
+        }
+        statistics.recordCommit(stored: stored)
+        return results
+    }
+
+    private static func insert(_ record: IngestRecord, now: Timestamp, in db: Database) throws -> AppendOutcome {
+        let event = record.event
+        let provider = event.data.provider
+
+        if let key = record.dedupKey {
+            if let existing = try String.fetchOne(
+                db, sql: "SELECT id FROM events WHERE provider = ? AND dedup_key = ?", arguments: [provider, key]
+            ) {
+                guard let id = EventID(existing) else {
+                    throw SQLiteEventLogError.corruptRow(table: "events", key: existing, reason: "not an event id")
+                }
+                return .duplicate(of: id)
+            }
+        }
+
+        try db.execute(
+            sql: """
+                INSERT INTO events (id, type, provider, route, channel, verified, order_id, received_at_ms, dedup_key, envelope)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                event.id.rawValue, event.type.rawValue, provider, event.data.route, event.data.channel.rawValue,
+                event.data.verified, event.data.orderID, event.data.receivedAt.millisecondsSinceEpoch,
+                record.dedupKey, Data(event.envelopeBytes),
+            ])
+
+        let raw = record.raw
+        // An empty Data may bind as NULL; the body column is NOT NULL.
+        try db.execute(
+            sql: """
+                INSERT INTO raw_requests (event_id, method, path, query, headers, body, remote_address, received_at_ms)
+                VALUES (?, ?, ?, ?, ?, coalesce(?, x''), ?, ?)
+                """,
+            arguments: [
+                event.id.rawValue, raw.method, raw.path, raw.query, HeaderCoding.render(raw.headers),
+                Data(raw.body), raw.remoteAddress, raw.receivedAt.millisecondsSinceEpoch,
+            ])
+
+        // One delivery per distinct endpoint name, in the order given.
+        var seen = Set<String>()
+        for endpoint in record.endpoints where seen.insert(endpoint).inserted {
+            try db.execute(
+                sql: """
+                    INSERT INTO deliveries (event_id, endpoint, state, attempt_count, next_attempt_at_ms, created_at_ms, updated_at_ms)
+                    VALUES (?, ?, ?, 0, ?, ?, ?)
+                    """,
+                arguments: [
+                    event.id.rawValue, endpoint, DeliveryState.pending.rawValue,
+                    now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, now.millisecondsSinceEpoch,
+                ])
+        }
+        return .stored(event.id)
+    }
+
+    /// Wall-clock now, to the millisecond.
+    static func currentTimestamp() -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+}
+
+/// Counters of committed append transactions, shared by the writer and the
+/// log that reports them.
+///
+/// Invariant: both counters only grow, and only after a commit succeeded.
+final class AppendStatistics: Sendable {
+    private struct Counts {
+        var commits = 0
+        var appended = 0
+    }
+
+    private let counts = Mutex(Counts())
+
+    var commitCount: Int { counts.withLock { $0.commits } }
+    var appendedCount: Int { counts.withLock { $0.appended } }
+
+    func recordCommit(stored: Int) {
+        counts.withLock {
+            $0.commits += 1
+            $0.appended += stored
+        }
+    }
+}
+
+/// Stores HTTP headers as a JSON array of `[name, value]` pairs (order and
+/// repeated names kept), using the model's `JSONValue`.
+enum HeaderCoding {
+    static func render(_ headers: [HeaderField]) -> String {
+        JSONValue.array(headers.map { .array([.string($0.name), .string($0.value)]) }).rendered()
+    }
+
+    static func parse(_ text: String) throws -> [HeaderField] {
+        guard case .array(let items) = try JSONParser().parse(text) else {
+            throw HeaderCodingError.notAnArray
+        }
+        return try items.map { item in
+            guard case .array(let pair) = item, pair.count == 2,
+                  let name = pair[0].stringValue, let value = pair[1].stringValue
+            else { throw HeaderCodingError.notAPair }
+            return HeaderField(name: name, value: value)
+        }
+    }
+}
+
+/// Why a stored header list could not be read back.
+enum HeaderCodingError: Error, Sendable {
+    case notAnArray
+    case notAPair
+}

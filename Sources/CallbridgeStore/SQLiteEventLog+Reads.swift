@@ -1,0 +1,107 @@
+import CallbridgeModel
+import Foundation
+import GRDB
+
+extension SQLiteEventLog {
+    public func event(id: EventID) async throws -> StoredEvent? {
+        try await dbPool.read { db in
+            guard let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT e.id, e.dedup_key, e.envelope,
+                           r.method, r.path, r.query, r.headers, r.body, r.remote_address, r.received_at_ms
+                    FROM events e JOIN raw_requests r ON r.event_id = e.id
+                    WHERE e.id = ?
+                    """,
+                arguments: [id.rawValue])
+            else { return nil }
+            return try StoredEvent(
+                event: Self.decodeEvent(row),
+                raw: Self.decodeRawRequest(row, eventID: id.rawValue),
+                dedupKey: row.decode(String?.self, forColumn: "dedup_key"))
+        }
+    }
+
+    public func events(matching query: EventQuery) async throws -> [Event] {
+        guard query.limit > 0 else { return [] }
+        var conditions: [String] = []
+        var arguments = StatementArguments()
+        if let provider = query.provider {
+            conditions.append("provider = ?")
+            arguments += [provider]
+        }
+        if let type = query.type {
+            conditions.append("type = ?")
+            arguments += [type.rawValue]
+        }
+        if let before = query.before {
+            conditions.append("id < ?")
+            arguments += [before.rawValue]
+        }
+        arguments += [query.limit]
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = "SELECT id, envelope FROM events \(whereClause) ORDER BY id DESC LIMIT ?"
+        return try await dbPool.read { [arguments] db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.decodeEvent)
+        }
+    }
+
+    public func deliveries(forEvent id: EventID) async throws -> [DeliveryRecord] {
+        try await dbPool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, endpoint, state, attempt_count, next_attempt_at_ms, last_status_code, last_error, created_at_ms
+                    FROM deliveries WHERE event_id = ? ORDER BY id
+                    """,
+                arguments: [id.rawValue]
+            ).map { row in
+                let deliveryID = try row.decode(Int64.self, forColumn: "id")
+                let stateText = try row.decode(String.self, forColumn: "state")
+                guard let state = DeliveryState(rawValue: stateText) else {
+                    throw SQLiteEventLogError.corruptRow(table: "deliveries", key: String(deliveryID), reason: "unknown state \(stateText)")
+                }
+                return DeliveryRecord(
+                    id: deliveryID,
+                    eventID: id,
+                    endpoint: try row.decode(String.self, forColumn: "endpoint"),
+                    state: state,
+                    attemptCount: try row.decode(Int.self, forColumn: "attempt_count"),
+                    nextAttemptAt: try row.decode(Int64?.self, forColumn: "next_attempt_at_ms").map(Timestamp.init(millisecondsSinceEpoch:)),
+                    lastStatusCode: try row.decode(Int?.self, forColumn: "last_status_code"),
+                    lastError: try row.decode(String?.self, forColumn: "last_error"),
+                    createdAt: Timestamp(millisecondsSinceEpoch: try row.decode(Int64.self, forColumn: "created_at_ms")))
+            }
+        }
+    }
+
+    /// The event from a row with `id` and `envelope` columns.
+    static func decodeEvent(_ row: Row) throws -> Event {
+        let id = try row.decode(String.self, forColumn: "id")
+        let envelope = try row.decode(Data.self, forColumn: "envelope")
+        do {
+            return try Event(envelopeBytes: [UInt8](envelope))
+        } catch {
+            throw SQLiteEventLogError.corruptRow(table: "events", key: id, reason: error.description)
+        }
+    }
+
+    /// The raw request from a row with the `raw_requests` columns.
+    static func decodeRawRequest(_ row: Row, eventID: String) throws -> RawRequest {
+        let headers: [HeaderField]
+        do {
+            headers = try HeaderCoding.parse(try row.decode(String.self, forColumn: "headers"))
+        } catch {
+            throw SQLiteEventLogError.corruptRow(table: "raw_requests", key: eventID, reason: "headers: \(error)")
+        }
+        let body = try row.decode(Data?.self, forColumn: "body") ?? Data()
+        return RawRequest(
+            method: try row.decode(String.self, forColumn: "method"),
+            path: try row.decode(String.self, forColumn: "path"),
+            query: try row.decode(String.self, forColumn: "query"),
+            headers: headers,
+            body: [UInt8](body),
+            remoteAddress: try row.decode(String?.self, forColumn: "remote_address"),
+            receivedAt: Timestamp(millisecondsSinceEpoch: try row.decode(Int64.self, forColumn: "received_at_ms")))
+    }
+}

@@ -1,0 +1,86 @@
+import GRDB
+
+/// The SQLite schema of the event log, as one ordered list of named migrations.
+///
+/// Invariants: migrations are append-only. A migration that has shipped is
+/// never edited or renamed; a schema change is a new `registerMigration` call
+/// at the end of `migrator` ("v2", "v3", …). Every table lives here, so the
+/// whole schema can be read in one place.
+enum SQLiteSchema {
+    /// Every migration, oldest first.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+
+        // v1: events, the raw requests they came from, the delivery outbox and
+        // its attempt history.
+        migrator.registerMigration("v1") { db in
+            // `id` is an `evt_` ULID, so ORDER BY id is creation order.
+            // `envelope` holds Event.envelopeBytes: the exact bytes delivered.
+            // The other columns are copies of envelope fields, for filtering.
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    id             TEXT    NOT NULL PRIMARY KEY,
+                    type           TEXT    NOT NULL,
+                    provider       TEXT    NOT NULL,
+                    route          TEXT    NOT NULL,
+                    channel        TEXT    NOT NULL,
+                    verified       INTEGER NOT NULL,
+                    order_id       TEXT,
+                    received_at_ms INTEGER NOT NULL,
+                    dedup_key      TEXT,
+                    envelope       BLOB    NOT NULL,
+                    revision       INTEGER NOT NULL DEFAULT 1,
+                    -- NULL dedup keys never collide (SQLite treats NULLs as distinct).
+                    UNIQUE (provider, dedup_key)
+                );
+                CREATE INDEX events_by_provider_type ON events (provider, type, id);
+                CREATE INDEX events_by_type ON events (type, id);
+
+                -- headers: JSON array of [name, value] pairs, in arrival order.
+                CREATE TABLE raw_requests (
+                    event_id       TEXT    NOT NULL PRIMARY KEY REFERENCES events (id) ON DELETE CASCADE,
+                    method         TEXT    NOT NULL,
+                    path           TEXT    NOT NULL,
+                    query          TEXT    NOT NULL,
+                    headers        TEXT    NOT NULL,
+                    body           BLOB    NOT NULL,
+                    remote_address TEXT,
+                    received_at_ms INTEGER NOT NULL
+                );
+
+                CREATE TABLE deliveries (
+                    id                  INTEGER NOT NULL PRIMARY KEY,
+                    event_id            TEXT    NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+                    endpoint            TEXT    NOT NULL,
+                    state               TEXT    NOT NULL
+                        CHECK (state IN ('pending', 'in_flight', 'succeeded', 'dead')),
+                    attempt_count       INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at_ms  INTEGER,
+                    lease_owner         TEXT,
+                    lease_expires_at_ms INTEGER,
+                    last_status_code    INTEGER,
+                    last_error          TEXT,
+                    created_at_ms       INTEGER NOT NULL,
+                    updated_at_ms       INTEGER NOT NULL
+                );
+                CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at_ms);
+                CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint, state);
+                CREATE INDEX deliveries_by_event ON deliveries (event_id);
+
+                CREATE TABLE attempts (
+                    id               INTEGER NOT NULL PRIMARY KEY,
+                    delivery_id      INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+                    number           INTEGER NOT NULL,
+                    started_at_ms    INTEGER NOT NULL,
+                    duration_ms      INTEGER NOT NULL,
+                    status_code      INTEGER,
+                    error            TEXT,
+                    response_snippet BLOB
+                );
+                CREATE INDEX attempts_by_delivery ON attempts (delivery_id, number);
+                """)
+        }
+
+        return migrator
+    }
+}
