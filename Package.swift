@@ -57,6 +57,7 @@ let package = Package(
             name: "CallbridgeServer",
             dependencies: [
                 "CallbridgeModel",
+                "CallbridgeCrypto",
                 "CallbridgeHandlers",
                 "CallbridgeStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -88,6 +89,7 @@ let package = Package(
             name: "CallbridgeServerTests",
             dependencies: [
                 "CallbridgeServer",
+                "CallbridgeCrypto",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -150,3 +150,39 @@ extension JSONValue {
         out += "\""
     }
 }
+
+extension JSONValue {
+    /// Indented JSON for people (two spaces), members in stored order.
+    public func renderedPretty() -> String {
+        var out = ""
+        renderPretty(into: &out, indent: 0)
+        return out
+    }
+
+    func renderPretty(into out: inout String, indent: Int) {
+        let pad = String(repeating: "  ", count: indent + 1)
+        let closePad = String(repeating: "  ", count: indent)
+        switch self {
+        case .array(let items) where !items.isEmpty:
+            out += "[\n"
+            for (i, item) in items.enumerated() {
+                out += pad
+                item.renderPretty(into: &out, indent: indent + 1)
+                out += i + 1 < items.count ? ",\n" : "\n"
+            }
+            out += closePad + "]"
+        case .object(let members) where !members.isEmpty:
+            out += "{\n"
+            for (i, (key, value)) in members.enumerated() {
+                out += pad
+                JSONValue.renderString(key, into: &out)
+                out += ": "
+                value.renderPretty(into: &out, indent: indent + 1)
+                out += i + 1 < members.count ? ",\n" : "\n"
+            }
+            out += closePad + "}"
+        default:
+            render(into: &out)
+        }
+    }
+}

@@ -1,1 +1,3 @@
-print("x")
+import CallbridgeCLI
+
+await CallbridgeCommand.runAsMain()

@@ -1,0 +1,51 @@
+import ArgumentParser
+import CallbridgeHandlers
+import CallbridgeModel
+import CallbridgeServer
+import CallbridgeStore
+import Logging
+
+/// The `callbridge` executable: serve, read the log, check handler files.
+public struct CallbridgeCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "callbridge",
+        abstract: "Receive payment callbacks and browser returns, log them durably, and forward them.",
+        version: CallbridgeVersion.current,
+        subcommands: [ServeCommand.self, EventsCommand.self, HandlersCommand.self]
+    )
+
+    public init() {}
+}
+
+/// The release version, reported by `--version` and in `user-agent`.
+public enum CallbridgeVersion {
+    public static let current = "0.1.0"
+}
+
+/// `--config FILE`, shared by every subcommand that reads the config.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Path to callbridge.yaml.")
+    var config: String = "./callbridge.yaml"
+
+    func load() throws -> CallbridgeConfig {
+        do {
+            return try CallbridgeConfig.load(path: config, secrets: SecretSource(environment: ProcessEnvironment.variables))
+        } catch {
+            throw ValidationError("invalid configuration: \(error)")
+        }
+    }
+}
+
+/// A failure the user can act on, printed without a stack trace; exit code 1.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension CallbridgeCommand {
+    /// Parses the process arguments and runs the chosen subcommand asynchronously.
+    public static func runAsMain() async {
+        let main: ([String]?) async -> Void = Self.main
+        await main(nil)
+    }
+}

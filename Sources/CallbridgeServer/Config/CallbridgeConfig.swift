@@ -1,0 +1,129 @@
+import CallbridgeHandlers
+import CallbridgeModel
+
+/// `callbridge.yaml`, parsed once into values and validated before anything
+/// starts. Every key is documented in README.md ("Configuration").
+///
+/// Invariants: endpoint names are unique; every secret came from `${ENV}` or
+/// `file:` and resolved; `maxBodyBytes` is positive.
+public struct CallbridgeConfig: Sendable {
+    public var file: String
+    public var listen: Listen
+    public var storage: Storage
+    public var handlersDirectory: String
+    public var endpoints: [EndpointConfig]
+    public var adminToken: String?
+    public var maxBodyBytes: Int
+
+    /// Where the HTTP listener binds.
+    public struct Listen: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        public init(host: String = "0.0.0.0", port: Int = 8080) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// Which log implementation stores events.
+    public enum Storage: Sendable, Hashable {
+        case sqlite(path: String, synchronousFull: Bool)
+    }
+
+    public static let defaultMaxBodyBytes = 1 << 20
+
+    public init(
+        file: String = "(built-in)", listen: Listen = Listen(), storage: Storage = .sqlite(path: "./data/callbridge.sqlite", synchronousFull: true),
+        handlersDirectory: String = "./handlers", endpoints: [EndpointConfig] = [], adminToken: String? = nil,
+        maxBodyBytes: Int = CallbridgeConfig.defaultMaxBodyBytes
+    ) {
+        self.file = file
+        self.listen = listen
+        self.storage = storage
+        self.handlersDirectory = handlersDirectory
+        self.endpoints = endpoints
+        self.adminToken = adminToken
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Reads and validates a config file; relative paths in it stay relative
+    /// to the working directory, as the README's commands expect.
+    public static func load(path: String, secrets: SecretSource) throws(ConfigError) -> CallbridgeConfig {
+        guard let text = SecretSource.readTextFile(path) else {
+            throw ConfigError(file: path, keyPath: "", message: "config file not found or not readable (pass --config FILE)")
+        }
+        return try parse(yaml: text, file: path, secrets: secrets)
+    }
+
+    public static func parse(yaml: String, file: String, secrets: SecretSource) throws(ConfigError) -> CallbridgeConfig {
+        let root = try ConfigNode.parse(yaml: yaml, file: file)
+        try root.rejectUnknownKeys(["listen", "storage", "handlers", "endpoints", "admin", "limits", "retention"])
+        var config = CallbridgeConfig(file: file)
+
+        if let listen = try root.optional("listen") {
+            try listen.rejectUnknownKeys(["host", "port"])
+            if let host = try listen.optional("host") { config.listen.host = try host.string() }
+            if let port = try listen.optional("port") { config.listen.port = try port.int(in: 0...65535) }
+        }
+        if let storage = try root.optional("storage") {
+            try storage.rejectUnknownKeys(["sqlite", "synchronous", "postgres"])
+            if try storage.optional("postgres") != nil {
+                throw try storage.required("postgres").error("PostgreSQL storage is not available in this build yet; use sqlite: PATH")
+            }
+            let path = try storage.required("sqlite").string()
+            guard !path.isEmpty else { throw try storage.required("sqlite").error("must be a file path") }
+            var full = true
+            if let sync = try storage.optional("synchronous") {
+                switch try sync.string().lowercased() {
+                case "full": full = true
+                case "normal": full = false
+                default: throw sync.error("expected full or normal")
+                }
+            }
+            config.storage = .sqlite(path: path, synchronousFull: full)
+        }
+        if let handlers = try root.optional("handlers") {
+            if case .mapping = handlers.node {
+                try handlers.rejectUnknownKeys(["directory"])
+                config.handlersDirectory = try handlers.required("directory").string()
+            } else {
+                config.handlersDirectory = try handlers.string()
+            }
+        }
+        if let endpoints = try root.optional("endpoints") {
+            for node in try endpoints.elements() {
+                let endpoint = try EndpointConfig.parse(node, secrets: secrets)
+                if config.endpoints.contains(where: { $0.name == endpoint.name }) {
+                    throw try node.required("name").error("endpoint name '\(endpoint.name)' is used twice")
+                }
+                config.endpoints.append(endpoint)
+            }
+        }
+        if let admin = try root.optional("admin") {
+            try admin.rejectUnknownKeys(["token"])
+            if let token = try admin.optional("token") {
+                config.adminToken = try resolveSecret(token, secrets: secrets)
+            }
+        }
+        if let limits = try root.optional("limits") {
+            try limits.rejectUnknownKeys(["max_body_bytes"])
+            if let max = try limits.optional("max_body_bytes") { config.maxBodyBytes = try max.int(in: 1...(64 << 20)) }
+        }
+        if let retention = try root.optional("retention") {
+            try retention.rejectUnknownKeys(["days"])
+        }
+        return config
+    }
+
+    /// A secret value in the config: `${ENV}` or `file:PATH` that must resolve.
+    static func resolveSecret(_ node: ConfigNode, secrets: SecretSource) throws(ConfigError) -> String {
+        let text = try node.string()
+        guard let reference = SecretReference(text) else {
+            throw node.error("secrets must be referenced as ${ENV_VAR} or file:PATH, not written in the config")
+        }
+        guard let value = secrets.resolve(reference) else {
+            throw node.error("\(reference) is not set (or the file is empty)")
+        }
+        return value
+    }
+}

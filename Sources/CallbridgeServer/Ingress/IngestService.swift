@@ -1,0 +1,150 @@
+import CallbridgeHandlers
+import CallbridgeModel
+import CallbridgeStore
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// The provider-facing half of the server: matches a request to a handler
+/// route, reads the body within the limit, normalizes, commits the event and
+/// its deliveries to the log, and only then answers the provider (2xx) or the
+/// browser (303). DESIGN.md, "Data flow": ack only after commit.
+public struct IngestService: Sendable {
+    public let handlers: HandlerSet
+    public let log: any EventLog
+    public let endpoints: [EndpointConfig]
+    public let maxBodyBytes: Int
+    public let clock: @Sendable () -> Timestamp
+    public let counters: IngestCounters
+    let normalizer = Normalizer()
+
+    public init(handlers: HandlerSet, log: any EventLog, endpoints: [EndpointConfig], maxBodyBytes: Int,
+                clock: @escaping @Sendable () -> Timestamp = SystemClock.now, counters: IngestCounters = IngestCounters()) {
+        self.handlers = handlers
+        self.log = log
+        self.endpoints = endpoints
+        self.maxBodyBytes = maxBodyBytes
+        self.clock = clock
+        self.counters = counters
+    }
+
+    public func handle(_ request: Request, context: CallbridgeRequestContext) async -> Response {
+        let path = request.uri.path
+        let method = request.method.rawValue
+        var logger = context.logger
+        let route: Route
+        let pathParameters: [String: String]
+        switch handlers.match(method: method, path: path) {
+        case .notFound:
+            return JSONResponse.error(.routeNotFound(path))
+        case .methodNotAllowed(let allowed):
+            var headers = HTTPFields()
+            headers[.allow] = allowed.joined(separator: ", ")
+            return JSONResponse.error(.methodNotAllowed(method, allowed: allowed), headers: headers)
+        case .route(let matched, let parameters):
+            route = matched
+            pathParameters = parameters
+        }
+        logger[metadataKey: "route"] = "\(route.qualifiedName)"
+
+        // Refuse oversized bodies before reading them when the length is declared,
+        // and stop reading at the limit when it is not.
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
+            counters.record(.bodyTooLarge)
+            return JSONResponse.error(.bodyTooLarge(limit: maxBodyBytes))
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            counters.record(.bodyTooLarge)
+            return JSONResponse.error(.bodyTooLarge(limit: maxBodyBytes))
+        } catch {
+            return JSONResponse.error(status: 400, code: "body_unreadable", detail: "the request body could not be read completely")
+        }
+
+        let now = clock()
+        let raw = RawRequest(
+            method: method, path: path, query: request.uri.query ?? "",
+            headers: request.headers.map { HeaderField(name: $0.name.canonicalName, value: $0.value) },
+            body: Array(buffer: body), remoteAddress: context.remoteAddress?.ipAddress, receivedAt: now
+        )
+        let eventID = EventID.generate(millisecondsSinceEpoch: UInt64(max(0, now.millisecondsSinceEpoch)))
+
+        let decision: Normalizer.Decision
+        do {
+            decision = try normalizer.normalize(route: route, raw: raw, pathParameters: pathParameters, eventID: eventID, now: now)
+        } catch {
+            counters.record(error.status == 401 || error.status == 503 ? .verificationFailed : .rejected)
+            logger.notice("request refused", metadata: ["status": "\(error.status)", "reason": "\(error.code)", "detail": "\(error.detail)"])
+            return JSONResponse.error(error)
+        }
+
+        switch decision {
+        case .rejectReturn(let failure, let landingURL):
+            counters.record(.returnRejected)
+            logger.warning("browser return failed verification; no event recorded", metadata: ["reason": "\(failure.rawValue)"])
+            return JSONResponse.seeOther(landingURL)
+
+        case .accept(let normalized):
+            let event = normalized.event
+            let targets = endpoints.filter { $0.accepts(event) }.map(\.name)
+            let outcome: AppendOutcome
+            do {
+                outcome = try await log.append(IngestRecord(event: event, raw: normalized.raw, dedupKey: normalized.dedupKey, endpoints: targets))
+            } catch {
+                counters.record(.storageFailed)
+                logger.error("event could not be committed; provider not acked", metadata: ["error": "\(error)"])
+                return JSONResponse.error(status: 503, code: "log_unavailable", detail: "the event could not be stored; retry later")
+            }
+            let storedID = outcome.eventID
+            let duplicate: Bool
+            if case .duplicate = outcome { duplicate = true } else { duplicate = false }
+            counters.record(duplicate ? .duplicate : .accepted)
+            logger.info(duplicate ? "duplicate ignored" : "event recorded",
+                        metadata: ["event_id": "\(storedID)", "type": "\(event.type.rawValue)", "deliveries": "\(duplicate ? 0 : targets.count)"])
+            if route.channel == .redirect, let landing = route.landing {
+                return JSONResponse.seeOther(landing.render(orderID: event.data.orderID, outcome: event.type.outcome, eventID: storedID))
+            }
+            return JSONResponse.make(status: 200, .object([
+                ("status", .string(duplicate ? "duplicate" : "accepted")),
+                ("event_id", .string(storedID.rawValue)),
+            ]))
+        }
+    }
+}
+
+/// Counts ingest outcomes for logs, tests and (later) metrics. Thread-safe.
+public final class IngestCounters: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case accepted, duplicate, rejected, verificationFailed, returnRejected, bodyTooLarge, storageFailed
+    }
+
+    private let counts = Mutex<[Kind: Int]>([:])
+
+    public init() {}
+
+    public func record(_ kind: Kind) {
+        counts.withLock { $0[kind, default: 0] += 1 }
+    }
+
+    public func count(_ kind: Kind) -> Int {
+        counts.withLock { $0[kind, default: 0] }
+    }
+}
+
+/// The wall clock, in milliseconds since the Unix epoch.
+public enum SystemClock {
+    public static let now: @Sendable () -> Timestamp = {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Timestamp(millisecondsSinceEpoch: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
