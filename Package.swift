@@ -77,6 +77,12 @@ let package = Package(
             name: "callbridge",
             dependencies: ["CallbridgeCLI"]
         ),
+        // The ceiling for scripts/bench-ingest.sh: Hummingbird with no work behind it.
+        .executableTarget(
+            name: "bare-hummingbird",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/BareHummingbird"
+        ),
         .testTarget(name: "CallbridgeModelTests", dependencies: ["CallbridgeModel"]),
         .testTarget(name: "CallbridgeCryptoTests", dependencies: ["CallbridgeCrypto"]),
         .testTarget(
@@ -93,7 +99,13 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "CallbridgeCLITests", dependencies: ["CallbridgeCLI"]),
+        .testTarget(
+            name: "CallbridgeCLITests",
+            dependencies: [
+                "CallbridgeModel",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

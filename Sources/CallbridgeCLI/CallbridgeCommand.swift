@@ -31,7 +31,7 @@ struct ConfigOption: ParsableArguments {
         do {
             return try CallbridgeConfig.load(path: config, secrets: SecretSource(environment: ProcessEnvironment.variables))
         } catch {
-            throw ValidationError("invalid configuration: \(error)")
+            throw CLIError("invalid configuration: \(error)")
         }
     }
 }

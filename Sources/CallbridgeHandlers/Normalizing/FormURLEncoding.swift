@@ -1,3 +1,5 @@
+import CallbridgeCrypto
+
 /// `application/x-www-form-urlencoded` and query-string parsing, and the
 /// percent-encoding flavours providers sign with.
 public enum FormURLEncoding {
@@ -23,7 +25,7 @@ public enum FormURLEncoding {
         while i < bytes.count {
             let b = bytes[i]
             if b == UInt8(ascii: "%") {
-                guard i + 2 < bytes.count, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) else { return nil }
+                guard i + 2 < bytes.count, let hi = ByteEncoding.hexDigitValue(bytes[i + 1]), let lo = ByteEncoding.hexDigitValue(bytes[i + 2]) else { return nil }
                 out.append(hi << 4 | lo)
                 i += 3
             } else if b == UInt8(ascii: "+") && plusAsSpace {
@@ -70,14 +72,5 @@ public enum FormURLEncoding {
     /// Renders pairs back to `a=1&b=2` with form encoding.
     public static func render(_ pairs: [(String, String)]) -> String {
         pairs.map { encodeFormComponent($0.0) + "=" + encodeFormComponent($0.1) }.joined(separator: "&")
-    }
-
-    static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }
