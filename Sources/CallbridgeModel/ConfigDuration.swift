@@ -42,8 +42,9 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, CustomStringConver
             default: return nil
             }
             let (p, o) = value.multipliedReportingOverflow(by: factor)
-            guard !o else { return nil }
-            total += p
+            let (sum, o3) = total.addingReportingOverflow(p)
+            guard !o, !o3 else { return nil }
+            total = sum
         }
         self.milliseconds = total
     }

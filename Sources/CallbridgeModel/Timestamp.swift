@@ -67,7 +67,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
                 i += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<3 where digits < 3 { millis *= 10 }
+            if digits < 3 { for _ in digits..<3 { millis *= 10 } }
         }
         var offsetSeconds = 0
         if i == b.count {

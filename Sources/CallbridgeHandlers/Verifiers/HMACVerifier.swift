@@ -76,7 +76,7 @@ public struct HMACVerifier: Verifier {
             guard let tsText = request.raw.header(timestampHeader), let ts = Int64(tsText.trimmingSpaces()) else {
                 return .failed(.missingSignature)
             }
-            guard abs(now.secondsSinceEpoch - ts) * 1000 <= tolerance.milliseconds else { return .failed(.staleTimestamp) }
+            guard tolerance.admits(unixSeconds: ts, now: now) else { return .failed(.staleTimestamp) }
             message += Array("\(ts).".utf8)
         }
         message += signedPayload(request)

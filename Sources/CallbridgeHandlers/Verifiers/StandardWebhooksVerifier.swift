@@ -37,7 +37,7 @@ public struct StandardWebhooksVerifier: Verifier {
               let header = request.raw.header("webhook-signature")
         else { return .failed(.missingSignature) }
         guard let ts = Int64(tsText.trimmingSpaces()) else { return .failed(.badSignature) }
-        guard abs(now.secondsSinceEpoch - ts) * 1000 <= tolerance.milliseconds else { return .failed(.staleTimestamp) }
+        guard tolerance.admits(unixSeconds: ts, now: now) else { return .failed(.staleTimestamp) }
         let presented = header.split(separator: " ").compactMap { part -> [UInt8]? in
             guard part.hasPrefix("v1,") else { return nil }
             return ByteEncoding.fromBase64(String(part.dropFirst(3)))
