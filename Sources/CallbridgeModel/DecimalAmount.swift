@@ -2,7 +2,8 @@
 ///
 /// Invariants: `text` matches `-?[0-9]+(\.[0-9]+)?` with no exponent and no
 /// superfluous leading zeros; a `,` decimal separator (as some providers write)
-/// is normalized to `.` at construction, and thousands separators are refused.
+/// is normalized to `.` at construction (except `1,000`, which is ambiguous and
+/// refused), and thousands separators are refused.
 public struct DecimalAmount: Sendable, Hashable, CustomStringConvertible {
     public let text: String
 
@@ -19,6 +20,8 @@ public struct DecimalAmount: Sendable, Hashable, CustomStringConvertible {
         var fraction: Substring?
         if parts.count == 2 {
             guard !parts[1].isEmpty, parts[1].allSatisfy({ $0.isASCIIDigit }) else { return nil }
+            // `1,000` may be one thousand or one: refuse rather than guess.
+            if s.contains(","), parts[1].count == 3 { return nil }
             fraction = parts[1]
         }
         var wholeDigits = whole.drop(while: { $0 == "0" })

@@ -76,13 +76,16 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             i += 1
         } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
             let sign = b[i] == UInt8(ascii: "-") ? -1 : 1
-            guard let oh = num(i + 1, 2), i + 3 < b.count, b[i + 3] == UInt8(ascii: ":"), let om = num(i + 4, 2) else { return nil }
+            guard let oh = num(i + 1, 2), i + 3 < b.count, b[i + 3] == UInt8(ascii: ":"), let om = num(i + 4, 2), om < 60 else { return nil }
             offsetSeconds = sign * (oh * 3600 + om * 60)
             i += 6
         } else {
             return nil
         }
         guard i == b.count else { return nil }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthLengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard day <= monthLengths[month - 1], abs(offsetSeconds) <= 14 * 3600 else { return nil }
         let days = Timestamp.days(fromCivil: Int64(year), month, day)
         let secs = days * 86_400 + Int64(hour * 3600 + minute * 60 + min(second, 59)) - Int64(offsetSeconds)
         self.millisecondsSinceEpoch = secs * 1000 + Int64(millis)

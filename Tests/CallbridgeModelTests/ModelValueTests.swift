@@ -213,3 +213,20 @@ struct ConfigDurationTests {
         #expect(ConfigDuration(parsing: "5s")! < ConfigDuration(parsing: "1m")!)
     }
 }
+
+@Suite struct AmbiguousValueTests {
+    @Test func aCommaFollowedByThreeDigitsIsRefusedAsAmbiguous() {
+        #expect(DecimalAmount("1,000") == nil)
+        #expect(DecimalAmount("100,50")?.text == "100.50")
+        #expect(DecimalAmount("1.000")?.text == "1.000")
+    }
+
+    @Test(arguments: ["2026-02-31T00:00:00Z", "2026-04-31T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-23T10:00:00+99:99", "2026-11-23T10:00:00+05:60"])
+    func impossibleDatesAndOffsetsAreRefused(_ text: String) {
+        #expect(Timestamp(rfc3339: text) == nil)
+    }
+
+    @Test func leapDaysAreAccepted() {
+        #expect(Timestamp(rfc3339: "2028-02-29T12:00:00Z") != nil)
+    }
+}

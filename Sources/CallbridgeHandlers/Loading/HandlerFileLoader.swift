@@ -84,13 +84,16 @@ public struct HandlerFileLoader {
             throw node.error("a callback route must be verified; 'none' is allowed only on redirect routes")
         }
 
-        var fields: [EventField: FieldSource] = [:]
+        var fields: [EventField: [FieldSource]] = [:]
         if let fieldsNode = try node.optional("fields") {
             for (key, value) in try fieldsNode.members() {
                 guard let field = EventField(rawValue: key) else {
                     throw value.error("unknown event field '\(key)' (expected one of: \(EventField.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
-                fields[field] = try fieldSource(value, parameters: parameterNames)
+                // One source, or a list tried in order (the first with a value wins).
+                fields[field] = try value.elements(orScalar: true).map { (n) throws(ConfigError) -> FieldSource in
+                    try fieldSource(n, parameters: parameterNames)
+                }
             }
         }
 

@@ -29,7 +29,7 @@ public struct Normalizer: Sendable {
         for verifier in route.verifiers {
             if case .failed(let failure) = verifier.verify(inbound, now: now) {
                 if route.channel == .redirect, let landing = route.landing {
-                    let orderID = route.fields[.orderID]?.text(from: inbound)
+                    let orderID = route.fields[.orderID]?.lazy.compactMap({ $0.text(from: inbound) }).first
                     return .rejectReturn(failure, landingURL: landing.render(orderID: orderID, outcome: .unknown, eventID: nil))
                 }
                 throw .verificationFailed(failure)
@@ -48,14 +48,14 @@ public struct Normalizer: Sendable {
 
     func build(route: Route, inbound: InboundRequest, verification: VerificationMethod, eventID: EventID, now: Timestamp) -> NormalizedRequest {
         var text: [EventField: String] = [:]
-        for (field, source) in route.fields {
-            if let value = source.text(from: inbound) { text[field] = value.trimmingSpaces() }
+        for (field, sources) in route.fields {
+            if let value = sources.lazy.compactMap({ $0.text(from: inbound) }).first { text[field] = value.trimmingSpaces() }
         }
-        let identifiers = Set(EventField.allCases.filter(\.isIdentifier).compactMap { text[$0] })
-        let masker = CardDataMasker(preserving: identifiers)
-        for (field, value) in text where !field.isIdentifier {
-            text[field] = masker.maskText(value)
-        }
+        // Values the handler extracts as ids, amounts, statuses or times are
+        // not card numbers even when they pass the Luhn check (about one in
+        // ten 13-digit millisecond timestamps does); free text is masked.
+        let masker = CardDataMasker(preserving: Set(text.filter { $0.key != .customer }.values))
+        if let customer = text[.customer] { text[.customer] = masker.maskText(customer) }
 
         let type = route.typeMapping.type(for: inbound)
         let data = EventData(

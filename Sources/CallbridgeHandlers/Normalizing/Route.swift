@@ -14,7 +14,8 @@ public struct Route: Sendable {
     public var channel: Channel
     public var format: BodyFormat
     public var verifiers: [any Verifier]
-    public var fields: [EventField: FieldSource]
+    /// Each field's sources, tried in order; the first that yields a value wins.
+    public var fields: [EventField: [FieldSource]]
     public var merchantData: MerchantDataSpec?
     public var typeMapping: TypeMapping
     /// Joined with `:` into the dedup key; empty means no dedup.
@@ -28,7 +29,7 @@ public struct Route: Sendable {
 
     public init(
         provider: String, name: String, pattern: RoutePattern, methods: Set<String>, channel: Channel, format: BodyFormat,
-        verifiers: [any Verifier], fields: [EventField: FieldSource], merchantData: MerchantDataSpec?, typeMapping: TypeMapping,
+        verifiers: [any Verifier], fields: [EventField: [FieldSource]], merchantData: MerchantDataSpec?, typeMapping: TypeMapping,
         dedup: [FieldSource], landing: LandingTemplate?, secretHeaders: Set<String> = [], unresolvedSecrets: [String] = []
     ) {
         self.provider = provider
@@ -72,10 +73,6 @@ public enum EventField: String, Sendable, Hashable, CaseIterable {
     case customer
     case occurredAt = "occurred_at"
 
-    /// Identifier fields: their values are never masked as card numbers.
-    public var isIdentifier: Bool {
-        self == .orderID || self == .transactionID || self == .providerEventID
-    }
 }
 
 /// Where `merchant_data` comes from: one source (parsed as JSON when it is a
