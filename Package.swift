@@ -4,6 +4,7 @@ import PackageDescription
 // Module map (see ../shared/DESIGN.md, "Parts"): dependencies point downward only.
 //   callbridge (exe) → CallbridgeCLI → CallbridgeServer → {CallbridgeHandlers, CallbridgeStore} → CallbridgeModel
 //   CallbridgeCrypto wraps OpenSSL libcrypto for verifiers and delivery signing.
+//   CallbridgeTransport wraps the libcurl multi interface (CCurl) for delivery.
 let package = Package(
     name: "Callbridge",
     platforms: [.macOS(.v14)],
@@ -17,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Tests only: real HTTP sinks for CallbridgeTransportTests (already in
+        // the graph through hummingbird, which requires the same version).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
     ],
     targets: [
         .systemLibrary(
@@ -37,6 +41,10 @@ let package = Package(
         .target(
             name: "CallbridgeCrypto",
             dependencies: ["COpenSSL"]
+        ),
+        .target(
+            name: "CallbridgeTransport",
+            dependencies: ["CCurl"]
         ),
         .target(
             name: "CallbridgeHandlers",
@@ -91,6 +99,15 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "CallbridgeStoreTests", dependencies: ["CallbridgeStore"]),
+        .testTarget(
+            name: "CallbridgeTransportTests",
+            dependencies: [
+                "CallbridgeTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "CallbridgeServerTests",
             dependencies: [
