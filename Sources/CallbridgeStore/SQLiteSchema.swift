@@ -81,6 +81,21 @@ enum SQLiteSchema {
                 """)
         }
 
+        // v2: endpoint state shared by every process on this log (disabled by
+        // a 410 or by an operator), and an index for lease expiry scans.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TABLE endpoint_states (
+                    name          TEXT    NOT NULL PRIMARY KEY,
+                    disabled      INTEGER NOT NULL DEFAULT 0,
+                    reason        TEXT,
+                    updated_at_ms INTEGER NOT NULL
+                );
+                CREATE INDEX deliveries_leases ON deliveries (state, lease_expires_at_ms);
+                CREATE INDEX deliveries_endpoint_due ON deliveries (endpoint, state, next_attempt_at_ms, id);
+                """)
+        }
+
         return migrator
     }
 }
