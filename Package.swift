@@ -21,6 +21,7 @@ let package = Package(
         // Tests only: real HTTP sinks for CallbridgeTransportTests (already in
         // the graph through hummingbird, which requires the same version).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -62,10 +63,22 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CallbridgeDispatch",
+            dependencies: [
+                "CallbridgeModel",
+                "CallbridgeCrypto",
+                "CallbridgeStore",
+                "CallbridgeTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "CallbridgeServer",
             dependencies: [
                 "CallbridgeModel",
                 "CallbridgeCrypto",
+                "CallbridgeDispatch",
                 "CallbridgeHandlers",
                 "CallbridgeStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -78,12 +91,24 @@ let package = Package(
             name: "CallbridgeCLI",
             dependencies: [
                 "CallbridgeServer",
+                "CallbridgeCrypto",
+                "CallbridgeDispatch",
+                "CallbridgeTransport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "callbridge",
             dependencies: ["CallbridgeCLI"]
+        ),
+        // Helpers for tests (a recording HTTP sink), as HummingbirdTesting is a module of its own.
+        .target(
+            name: "CallbridgeTestSupport",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         // The ceiling for scripts/bench-ingest.sh: Hummingbird with no work behind it.
         .executableTarget(
@@ -109,6 +134,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "CallbridgeDispatchTests",
+            dependencies: ["CallbridgeDispatch", "CallbridgeTransport", "CallbridgeTestSupport"]
+        ),
+        .testTarget(
             name: "CallbridgeServerTests",
             dependencies: [
                 "CallbridgeServer",
@@ -120,6 +149,8 @@ let package = Package(
             name: "CallbridgeCLITests",
             dependencies: [
                 "CallbridgeModel",
+                "CallbridgeCrypto",
+                "CallbridgeTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -11,7 +11,7 @@ public struct CallbridgeCommand: AsyncParsableCommand {
         commandName: "callbridge",
         abstract: "Receive payment callbacks and browser returns, log them durably, and forward them.",
         version: CallbridgeVersion.current,
-        subcommands: [ServeCommand.self, EventsCommand.self, HandlersCommand.self]
+        subcommands: [ServeCommand.self, EventsCommand.self, EndpointsCommand.self, HandlersCommand.self, SignCommand.self, VerifyCommand.self, SecretCommand.self]
     )
 
     public init() {}
@@ -27,9 +27,11 @@ struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: "Path to callbridge.yaml.")
     var config: String = "./callbridge.yaml"
 
-    func load() throws -> CallbridgeConfig {
+    /// - Parameter requireSecrets: false for commands that only read the log or
+    ///   switch endpoints, which never use a secret.
+    func load(requireSecrets: Bool = true) throws -> CallbridgeConfig {
         do {
-            return try CallbridgeConfig.load(path: config, secrets: SecretSource(environment: ProcessEnvironment.variables))
+            return try CallbridgeConfig.load(path: config, secrets: SecretSource(environment: ProcessEnvironment.variables), requireSecrets: requireSecrets)
         } catch {
             throw CLIError("invalid configuration: \(error)")
         }

@@ -10,7 +10,11 @@ struct EventsCommand: AsyncParsableCommand {
     )
 
     static func openLog(_ options: ConfigOption) throws -> SQLiteEventLog {
-        let config = try options.load()
+        try openLog(try options.load(requireSecrets: false))
+    }
+
+    /// Opens the configured log read-only: safe while a server writes to it.
+    static func openLog(_ config: CallbridgeConfig) throws -> SQLiteEventLog {
         switch config.storage {
         case .sqlite(let path, _):
             do {

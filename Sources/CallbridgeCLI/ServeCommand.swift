@@ -1,12 +1,24 @@
 import ArgumentParser
+import CallbridgeCrypto
+import CallbridgeDispatch
 import CallbridgeHandlers
 import CallbridgeServer
+import CallbridgeTransport
 import Hummingbird
 import Logging
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-/// `callbridge serve`: load config and handlers, open the log, listen.
+/// `callbridge serve`: load config and handlers, open the log, then run the
+/// HTTP listener and the dispatcher in one `ServiceGroup` that shuts both
+/// down gracefully on SIGTERM/SIGINT (listener first, then the dispatcher
+/// finishes in-flight attempts and releases its leases).
 struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the HTTP server.")
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the HTTP server and the dispatcher.")
 
     @OptionGroup var options: ConfigOption
 
@@ -32,17 +44,55 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("route will refuse requests until its secret is set", metadata: ["route": "\(route)", "secret": "\(reference)"])
         }
         let log = try CallbridgeApplication.openLog(config.storage)
+        let transport: CurlTransport
+        do {
+            let perHost = max(32, config.endpoints.map(\.maxInFlight).max() ?? 32)
+            transport = try CurlTransport(configuration: .init(maxHostConnections: perHost, userAgent: "Callbridge/\(CallbridgeVersion.current)"))
+        } catch {
+            throw CLIError("cannot start the HTTP client: \(error)")
+        }
+        let owner = ServeCommand.leaseOwner()
+        let dispatcher: Dispatcher
+        do {
+            dispatcher = try Dispatcher(
+                log: log, transport: transport, endpoints: config.endpoints,
+                configuration: .init(
+                    owner: owner, pollInterval: .milliseconds(config.dispatch.pollInterval.milliseconds),
+                    shutdownGrace: .milliseconds(config.dispatch.shutdownGrace.milliseconds),
+                    breakerThreshold: config.dispatch.breakerFailures, breakerCooldown: config.dispatch.breakerCooldown,
+                    userAgent: "Callbridge/\(CallbridgeVersion.current)", leaseMargin: config.dispatch.leaseMargin
+                ),
+                logger: logger, clock: SystemClock.now
+            )
+        } catch {
+            throw CLIError("\(error)")
+        }
+
         logger.info("starting", metadata: [
             "listen": "\(config.listen.host):\(config.listen.port)", "routes": "\(handlers.routes.count)",
-            "endpoints": "\(config.endpoints.count)", "storage": "\(config.storage)",
+            "endpoints": "\(config.endpoints.map(\.name).joined(separator: ","))", "storage": "\(config.storage)", "lease_owner": "\(owner)",
         ])
         for route in handlers.routes {
             logger.info("route", metadata: ["route": "\(route.qualifiedName)", "path": "\(route.pattern)", "methods": "\(route.methods.sorted().joined(separator: ","))"])
         }
         let startedLogger = logger
-        let app = CallbridgeApplication.make(config: config, handlers: handlers, log: log, logger: logger, onServerRunning: { port in
-            startedLogger.info("listening", metadata: ["port": "\(port)"])
-        })
-        try await app.runService()
+        let app = CallbridgeApplication.make(
+            config: config, handlers: handlers, log: log, logger: logger,
+            deliveriesCommitted: { dispatcher.wake() },
+            onServerRunning: { port in startedLogger.info("listening", metadata: ["port": "\(port)"]) }
+        )
+        // Services stop in reverse order: the listener first, then the dispatcher.
+        let group = ServiceGroup(services: [dispatcher, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+        await transport.shutdown()
+        logger.info("stopped")
+    }
+
+    /// `host-pid-random`: unique per process, readable in the log's lease columns.
+    static func leaseOwner() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let host = String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(host.isEmpty ? "callbridge" : host)-\(getpid())-\(ByteEncoding.hex(SecureRandom.bytes(3)))"
     }
 }

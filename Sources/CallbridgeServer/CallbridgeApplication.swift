@@ -10,9 +10,11 @@ public enum CallbridgeApplication {
     public static func make(
         config: CallbridgeConfig, handlers: HandlerSet, log: any EventLog, logger: Logger,
         clock: @escaping @Sendable () -> Timestamp = SystemClock.now,
+        deliveriesCommitted: @escaping @Sendable () -> Void = {},
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let ingest = IngestService(handlers: handlers, log: log, endpoints: config.endpoints, maxBodyBytes: config.maxBodyBytes, clock: clock)
+        let ingest = IngestService(handlers: handlers, log: log, endpoints: config.endpoints, maxBodyBytes: config.maxBodyBytes, clock: clock,
+                                   deliveriesCommitted: deliveriesCommitted)
         return Application(
             responder: CallbridgeResponder(ingest: ingest),
             configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: "Callbridge"),

@@ -1,3 +1,4 @@
+import CallbridgeDispatch
 import CallbridgeHandlers
 import CallbridgeModel
 
@@ -14,6 +15,22 @@ public struct CallbridgeConfig: Sendable {
     public var endpoints: [EndpointConfig]
     public var adminToken: String?
     public var maxBodyBytes: Int
+    public var dispatch: DispatchSettings
+
+    /// Dispatcher tunables that are not per endpoint (`dispatch:`).
+    public struct DispatchSettings: Sendable, Hashable {
+        /// How long a lease outlives the longest endpoint timeout.
+        public var leaseMargin = ConfigDuration.seconds(10)
+        /// How often to look for deliveries added by other processes.
+        public var pollInterval = ConfigDuration.seconds(1)
+        /// How long in-flight attempts may run on after SIGTERM.
+        public var shutdownGrace = ConfigDuration.seconds(10)
+        /// Consecutive failures that pause an endpoint.
+        public var breakerFailures = 5
+        /// The first pause; it doubles while probes fail, up to 10 minutes.
+        public var breakerCooldown = ConfigDuration.seconds(30)
+        public init() {}
+    }
 
     /// Where the HTTP listener binds.
     public struct Listen: Sendable, Hashable {
@@ -35,8 +52,9 @@ public struct CallbridgeConfig: Sendable {
     public init(
         file: String = "(built-in)", listen: Listen = Listen(), storage: Storage = .sqlite(path: "./data/callbridge.sqlite", synchronousFull: true),
         handlersDirectory: String = "./handlers", endpoints: [EndpointConfig] = [], adminToken: String? = nil,
-        maxBodyBytes: Int = CallbridgeConfig.defaultMaxBodyBytes
+        maxBodyBytes: Int = CallbridgeConfig.defaultMaxBodyBytes, dispatch: DispatchSettings = DispatchSettings()
     ) {
+        self.dispatch = dispatch
         self.file = file
         self.listen = listen
         self.storage = storage
@@ -48,16 +66,20 @@ public struct CallbridgeConfig: Sendable {
 
     /// Reads and validates a config file; relative paths in it stay relative
     /// to the working directory, as the README's commands expect.
-    public static func load(path: String, secrets: SecretSource) throws(ConfigError) -> CallbridgeConfig {
+    ///
+    /// - Parameter requireSecrets: false for commands that only read the log
+    ///   (`events list`): unset secret references are then left empty instead
+    ///   of refused, so an operator need not hold every endpoint's secret.
+    public static func load(path: String, secrets: SecretSource, requireSecrets: Bool = true) throws(ConfigError) -> CallbridgeConfig {
         guard let text = SecretSource.readTextFile(path) else {
             throw ConfigError(file: path, keyPath: "", message: "config file not found or not readable (pass --config FILE)")
         }
-        return try parse(yaml: text, file: path, secrets: secrets)
+        return try parse(yaml: text, file: path, secrets: secrets, requireSecrets: requireSecrets)
     }
 
-    public static func parse(yaml: String, file: String, secrets: SecretSource) throws(ConfigError) -> CallbridgeConfig {
+    public static func parse(yaml: String, file: String, secrets: SecretSource, requireSecrets: Bool = true) throws(ConfigError) -> CallbridgeConfig {
         let root = try ConfigNode.parse(yaml: yaml, file: file)
-        try root.rejectUnknownKeys(["listen", "storage", "handlers", "endpoints", "admin", "limits", "retention"])
+        try root.rejectUnknownKeys(["listen", "storage", "handlers", "endpoints", "dispatch", "admin", "limits", "retention"])
         var config = CallbridgeConfig(file: file)
 
         if let listen = try root.optional("listen") {
@@ -92,17 +114,31 @@ public struct CallbridgeConfig: Sendable {
         }
         if let endpoints = try root.optional("endpoints") {
             for node in try endpoints.elements() {
-                let endpoint = try EndpointConfig.parse(node, secrets: secrets)
+                let endpoint = try EndpointConfig.parse(node, secrets: secrets, requireSecrets: requireSecrets)
                 if config.endpoints.contains(where: { $0.name == endpoint.name }) {
                     throw try node.required("name").error("endpoint name '\(endpoint.name)' is used twice")
                 }
                 config.endpoints.append(endpoint)
             }
         }
+        if let dispatch = try root.optional("dispatch") {
+            try dispatch.rejectUnknownKeys(["lease_margin", "poll_interval", "shutdown_grace", "breaker_failures", "breaker_cooldown"])
+            func positive(_ key: String) throws(ConfigError) -> ConfigDuration? {
+                guard let node = try dispatch.optional(key) else { return nil }
+                let value = try node.duration()
+                guard value.milliseconds > 0 else { throw node.error("must be longer than 0") }
+                return value
+            }
+            if let v = try positive("lease_margin") { config.dispatch.leaseMargin = v }
+            if let v = try positive("poll_interval") { config.dispatch.pollInterval = v }
+            if let v = try dispatch.optional("shutdown_grace") { config.dispatch.shutdownGrace = try v.duration() }
+            if let v = try dispatch.optional("breaker_failures") { config.dispatch.breakerFailures = try v.int(in: 1...1000) }
+            if let v = try positive("breaker_cooldown") { config.dispatch.breakerCooldown = v }
+        }
         if let admin = try root.optional("admin") {
             try admin.rejectUnknownKeys(["token"])
             if let token = try admin.optional("token") {
-                config.adminToken = try resolveSecret(token, secrets: secrets)
+                config.adminToken = try resolveSecret(token, secrets: secrets, required: requireSecrets)
             }
         }
         if let limits = try root.optional("limits") {
@@ -115,13 +151,15 @@ public struct CallbridgeConfig: Sendable {
         return config
     }
 
-    /// A secret value in the config: `${ENV}` or `file:PATH` that must resolve.
-    static func resolveSecret(_ node: ConfigNode, secrets: SecretSource) throws(ConfigError) -> String {
+    /// A secret value in the config: `${ENV}` or `file:PATH`. Nil only when
+    /// it does not resolve and `required` is false.
+    static func resolveSecret(_ node: ConfigNode, secrets: SecretSource, required: Bool) throws(ConfigError) -> String? {
         let text = try node.string()
         guard let reference = SecretReference(text) else {
             throw node.error("secrets must be referenced as ${ENV_VAR} or file:PATH, not written in the config")
         }
         guard let value = secrets.resolve(reference) else {
+            if !required { return nil }
             throw node.error("\(reference) is not set (or the file is empty)")
         }
         return value

@@ -1,3 +1,4 @@
+import CallbridgeDispatch
 import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeStore
@@ -17,10 +18,14 @@ public struct IngestService: Sendable {
     public let maxBodyBytes: Int
     public let clock: @Sendable () -> Timestamp
     public let counters: IngestCounters
+    /// Called after a commit that created deliveries (wakes the dispatcher).
+    public let deliveriesCommitted: @Sendable () -> Void
     let normalizer = Normalizer()
 
     public init(handlers: HandlerSet, log: any EventLog, endpoints: [EndpointConfig], maxBodyBytes: Int,
-                clock: @escaping @Sendable () -> Timestamp = SystemClock.now, counters: IngestCounters = IngestCounters()) {
+                clock: @escaping @Sendable () -> Timestamp = SystemClock.now, counters: IngestCounters = IngestCounters(),
+                deliveriesCommitted: @escaping @Sendable () -> Void = {}) {
+        self.deliveriesCommitted = deliveriesCommitted
         self.handlers = handlers
         self.log = log
         self.endpoints = endpoints
@@ -102,6 +107,7 @@ public struct IngestService: Sendable {
             let duplicate: Bool
             if case .duplicate = outcome { duplicate = true } else { duplicate = false }
             counters.record(duplicate ? .duplicate : .accepted)
+            if !duplicate && !targets.isEmpty { deliveriesCommitted() }
             logger.info(duplicate ? "duplicate ignored" : "event recorded",
                         metadata: ["event_id": "\(storedID)", "type": "\(event.type.rawValue)", "deliveries": "\(duplicate ? 0 : targets.count)"])
             if route.channel == .redirect, let landing = route.landing {

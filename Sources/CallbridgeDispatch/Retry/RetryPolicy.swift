@@ -1,0 +1,69 @@
+import CallbridgeModel
+import CallbridgeStore
+
+/// Decides what happens to a delivery after an attempt (DESIGN.md,
+/// "Delivery"): success, a retry at a jittered time from the schedule, or
+/// `dead` when the schedule is exhausted; and whether the endpoint must be
+/// disabled (410). Pure: the clock and the randomness are passed in.
+///
+/// Invariants: `schedule[n]` is the delay before attempt `n + 1`, so the
+/// schedule's length is the number of attempts; jitter stays within ±20 %;
+/// a `Retry-After` is honoured within [scheduled, 2 × scheduled]; 429, 502,
+/// 503, 504 and timeouts wait at least `slowDownFloor`.
+public struct RetryPolicy: Sendable, Hashable {
+    public var schedule: [ConfigDuration]
+    public var jitter: Double
+    public static let slowDownFloor = ConfigDuration.seconds(60)
+
+    public init(schedule: [ConfigDuration], jitter: Double = 0.2) {
+        precondition(!schedule.isEmpty, "a retry schedule has at least one attempt")
+        self.schedule = schedule
+        self.jitter = jitter
+    }
+
+    /// The policy's verdict for one attempt.
+    public struct Decision: Sendable, Hashable {
+        public var resolution: DeliveryResolution
+        public var disableEndpoint: Bool
+    }
+
+    /// - Parameters:
+    ///   - attemptNumber: the attempt just made, 1-based.
+    ///   - random: a value in [0, 1) that picks the jitter.
+    public func decide(after result: AttemptResult, attemptNumber: Int, now: Timestamp, random: Double) -> Decision {
+        if result.isSuccess { return Decision(resolution: .succeeded, disableEndpoint: false) }
+        let gone = result.isGone
+        guard attemptNumber < schedule.count else { return Decision(resolution: .dead, disableEndpoint: gone) }
+        let delay = retryDelay(after: result, attemptNumber: attemptNumber, now: now, random: random)
+        return Decision(resolution: .retry(at: now.adding(milliseconds: delay)), disableEndpoint: gone)
+    }
+
+    /// Milliseconds to wait before attempt `attemptNumber + 1`.
+    func retryDelay(after result: AttemptResult, attemptNumber: Int, now: Timestamp, random: Double) -> Int64 {
+        let scheduled = schedule[attemptNumber].milliseconds
+        var delay = Int64((Double(scheduled) * (1 - jitter + 2 * jitter * random)).rounded())
+        if case .response(_, let retryAfter?) = result, let asked = RetryPolicy.parseRetryAfter(retryAfter, now: now) {
+            delay = min(max(asked, scheduled), 2 * scheduled)
+        }
+        if result.asksToSlowDown { delay = max(delay, RetryPolicy.slowDownFloor.milliseconds) }
+        return max(0, delay)
+    }
+
+    /// `Retry-After` as milliseconds from `now`: delay-seconds or an HTTP-date
+    /// (`Sun, 06 Nov 1994 08:49:37 GMT`). Nil when unparseable.
+    public static func parseRetryAfter(_ value: String, now: Timestamp) -> Int64? {
+        let text = value.trimmingSpaces()
+        if let seconds = Int64(text), seconds >= 0 { return seconds * 1000 }
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let year = Int(parts[3]) else { return nil }
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard let monthIndex = months.firstIndex(of: String(parts[2])) else { return nil }
+        func pad(_ n: Int, _ width: Int) -> String {
+            let digits = String(n)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        let iso = "\(pad(year, 4))-\(pad(monthIndex + 1, 2))-\(pad(day, 2))T\(parts[4])Z"
+        guard let at = Timestamp(rfc3339: iso) else { return nil }
+        return max(0, at.millisecondsSinceEpoch - now.millisecondsSinceEpoch)
+    }
+}

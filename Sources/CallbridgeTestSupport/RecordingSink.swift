@@ -1,0 +1,121 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// A real HTTP server on a loopback port that records every request and
+/// answers from a script: the "internal service" in delivery tests.
+///
+/// Invariants: requests are recorded before they are answered; an unscripted
+/// request gets `defaultResponse`; `.hang` answers nothing for `duration`
+/// (bounded, so tests always end).
+public final class RecordingSink: Sendable {
+    /// One request as the sink saw it (header names lowercased).
+    public struct Received: Sendable {
+        public var path: String
+        public var headers: [(String, String)]
+        public var body: [UInt8]
+
+        public func header(_ name: String) -> String? {
+            headers.first { $0.0 == name.lowercased() }?.1
+        }
+    }
+
+    /// How the sink answers one request.
+    public enum Reply: Sendable {
+        case status(Int, headers: [(String, String)] = [], body: String = "")
+        case hang(Duration)
+    }
+
+    private struct State {
+        var received: [Received] = []
+        var scripts: [String: [Reply]] = [:]
+        var defaults: [String: Reply] = [:]
+    }
+
+    private let state = Mutex(State())
+    public let defaultResponse: Reply
+
+    public init(defaultResponse: Reply = .status(200, body: #"{"ok":true}"#)) {
+        self.defaultResponse = defaultResponse
+    }
+
+    /// Queues replies for `path`, used in order before falling back to the default.
+    public func script(_ path: String, _ replies: [Reply]) {
+        state.withLock { $0.scripts[path, default: []] += replies }
+    }
+
+    /// The reply for `path` once its script is used up.
+    public func setDefault(_ path: String, _ reply: Reply) {
+        state.withLock { $0.defaults[path] = reply }
+    }
+
+    public var received: [Received] { state.withLock { $0.received } }
+
+    public func received(path: String) -> [Received] { received.filter { $0.path == path } }
+
+    func reply(for request: Received) -> Reply {
+        state.withLock { state in
+            state.received.append(request)
+            if var queue = state.scripts[request.path], !queue.isEmpty {
+                let next = queue.removeFirst()
+                state.scripts[request.path] = queue
+                return next
+            }
+            return state.defaults[request.path] ?? defaultResponse
+        }
+    }
+
+    /// Serves until `body` returns, on `port` (0 picks a free one, passed to `body`).
+    public func run<T: Sendable>(port: Int = 0, _ body: @Sendable (Int) async throws -> T) async throws -> T {
+        let router = Router()
+        let sink = self
+        router.post("**") { request, _ -> Response in
+            let bytes = try await request.body.collect(upTo: 4 << 20)
+            let received = Received(
+                path: request.uri.path, headers: request.headers.map { ($0.name.canonicalName.lowercased(), $0.value) }, body: Array(buffer: bytes)
+            )
+            switch sink.reply(for: received) {
+            case .status(let code, let headers, let text):
+                var fields = HTTPFields()
+                for (name, value) in headers { if let n = HTTPField.Name(name) { fields[n] = value } }
+                return Response(status: .init(code: code), headers: fields, body: .init(byteBuffer: ByteBuffer(string: text)))
+            case .hang(let duration):
+                try? await Task.sleep(for: duration)
+                return Response(status: .ok)
+            }
+        }
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "sink")
+        logger.logLevel = .warning
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "sink"),
+            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await app.run()
+                return nil
+            }
+            var iterator = portStream.makeAsyncIterator()
+            guard let actualPort = await iterator.next() else { throw CancellationError() }
+            let result = try await body(actualPort)
+            group.cancelAll()
+            return result
+        }
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns
+/// whether it held (a throwing check counts as not yet). For waiting on
+/// asynchronous delivery in tests.
+public func eventually(timeout: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return (try? await condition()) == true
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Measures delivery throughput to a local sink with keep-alive:
+#   1. the endpoint is disabled and wrk ingests signed Juspay webhooks for
+#      INGEST_SECONDS, building a backlog of pending deliveries;
+#   2. the endpoint is enabled and the time until the backlog is drained is
+#      measured (every delivery signed, sent through libcurl, its attempt
+#      recorded and the delivery marked succeeded in SQLite).
+# Loopback only, bounded. Usage: scripts/bench-delivery.sh [INGEST_SECONDS] [MAX_IN_FLIGHT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x /opt/swift/usr/bin/swift ] && export PATH=/opt/swift/usr/bin:$PATH
+INGEST_SECONDS="${1:-5}"
+MAX_IN_FLIGHT="${2:-64}"
+bash scripts/install-deps.sh wrk
+swift build -c release --product callbridge
+swift build -c release --product bare-hummingbird
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+export JUSPAY_WEBHOOK_USERNAME=bench JUSPAY_WEBHOOK_PASSWORD=bench-pass JUSPAY_RESPONSE_KEY=k NONSTOPAY_API_KEY=k
+export SINK_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
+cat > "$work/callbridge.yaml" <<YAML
+listen: {host: 127.0.0.1, port: 18181}
+storage: {sqlite: $work/callbridge.sqlite, synchronous: full}
+handlers: $PWD/handlers
+dispatch: {poll_interval: 100ms}
+endpoints:
+  - name: sink
+    url: http://127.0.0.1:18182/bare
+    secret: \${SINK_SECRET}
+    max_in_flight: $MAX_IN_FLIGHT
+YAML
+cb() { .build/release/callbridge "$@" --config "$work/callbridge.yaml"; }
+.build/release/bare-hummingbird 18182 > "$work/bare.log" 2>&1 &
+cb endpoints disable sink --reason "building a backlog" >/dev/null 2>&1 || true
+cb serve --log-level warning > "$work/serve.log" 2>&1 &
+for _ in $(seq 1 100); do curl -s -o /dev/null localhost:18181/healthz && break; sleep 0.1; done
+cb endpoints disable sink --reason "building a backlog"
+cat > "$work/juspay.lua" <<'LUA'
+local counter = 0
+local tid = 0
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function init(args) tid = tonumber(wrk.thread:get("tid")) or 0 end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Basic YmVuY2g6YmVuY2gtcGFzcw=="
+function request()
+  counter = counter + 1
+  local body = string.format('{"id":"evt_dl_%d_%d","date_created":"2026-11-23T09:59:58Z","event_name":"ORDER_SUCCEEDED","content":{"order":{"order_id":"ord_%d_%d","status":"CHARGED","amount":100.00,"currency":"USD"}}}', tid, counter, tid, counter)
+  return wrk.format(nil, nil, nil, body)
+end
+LUA
+echo "== ingesting for ${INGEST_SECONDS}s with the endpoint disabled =="
+wrk -t2 -c32 -d"${INGEST_SECONDS}s" -s "$work/juspay.lua" http://127.0.0.1:18181/juspay/webhook | grep -E "requests in|Requests/sec|Non-2xx" || true
+backlog() { cb endpoints list --json | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["backlog"], r["succeeded"], r["dead"])'; }
+read -r pending succeeded dead <<<"$(backlog)"
+echo "backlog: $pending pending"
+start=$(date +%s.%N)
+cb endpoints enable sink >/dev/null
+while :; do
+  read -r pending succeeded dead <<<"$(backlog)"
+  [ "$pending" -eq 0 ] && break
+  sleep 0.2
+done
+end=$(date +%s.%N)
+python3 - "$start" "$end" "$succeeded" "$dead" <<'PY'
+import sys
+start, end, ok, dead = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+print(f"== delivered {ok} events ({dead} dead) in {end-start:.2f}s: {ok/(end-start):.0f} deliveries/s ==")
+PY
