@@ -81,6 +81,7 @@ let package = Package(
                 "CallbridgeDispatch",
                 "CallbridgeHandlers",
                 "CallbridgeStore",
+                "CallbridgeTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -142,6 +143,7 @@ let package = Package(
             dependencies: [
                 "CallbridgeServer",
                 "CallbridgeCrypto",
+                "CallbridgeTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -41,6 +41,9 @@ struct HandlersCommand: AsyncParsableCommand {
             for (route, reference) in unresolved {
                 print("warning: \(route): \(reference) is not set; the route refuses requests until it is")
             }
+            for route in set.routes where !route.confirmationUnresolved.isEmpty {
+                print("note: \(route.qualifiedName): \(route.confirmationUnresolved.joined(separator: ", ")) not set; returns stay unverified hints (no API confirmation)")
+            }
             if strict && !unresolved.isEmpty { throw ExitCode(1) }
             print("ok: \(set.routes.count) route(s) in \(set.providers.count) handler file(s)")
         }

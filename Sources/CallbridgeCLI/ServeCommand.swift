@@ -43,6 +43,11 @@ struct ServeCommand: AsyncParsableCommand {
         for (route, reference) in handlers.unresolvedSecrets {
             logger.warning("route will refuse requests until its secret is set", metadata: ["route": "\(route)", "secret": "\(reference)"])
         }
+        for route in handlers.routes where !route.confirmationUnresolved.isEmpty {
+            logger.notice("returns will not be confirmed by the provider's API", metadata: [
+                "route": "\(route.qualifiedName)", "missing": "\(route.confirmationUnresolved.joined(separator: ","))",
+            ])
+        }
         let log = try CallbridgeApplication.openLog(config.storage)
         let transport: CurlTransport
         do {
@@ -79,6 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
         let app = CallbridgeApplication.make(
             config: config, handlers: handlers, log: log, logger: logger,
             deliveriesCommitted: { dispatcher.wake() },
+            transport: transport,
             onServerRunning: { port in startedLogger.info("listening", metadata: ["port": "\(port)"]) }
         )
         // Services stop in reverse order: the listener first, then the dispatcher.

@@ -1,6 +1,7 @@
 import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeStore
+import CallbridgeTransport
 import Hummingbird
 import Logging
 
@@ -11,10 +12,14 @@ public enum CallbridgeApplication {
         config: CallbridgeConfig, handlers: HandlerSet, log: any EventLog, logger: Logger,
         clock: @escaping @Sendable () -> Timestamp = SystemClock.now,
         deliveriesCommitted: @escaping @Sendable () -> Void = {},
+        transport: (any Transport)? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        let confirmer = transport.map {
+            ReturnConfirmer(transport: $0, log: log, endpoints: config.endpoints, logger: logger, deliveriesCommitted: deliveriesCommitted)
+        }
         let ingest = IngestService(handlers: handlers, log: log, endpoints: config.endpoints, maxBodyBytes: config.maxBodyBytes, clock: clock,
-                                   deliveriesCommitted: deliveriesCommitted)
+                                   deliveriesCommitted: deliveriesCommitted, confirmer: confirmer)
         return Application(
             responder: CallbridgeResponder(ingest: ingest),
             configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: "Callbridge"),

@@ -19,6 +19,11 @@ public protocol EventLog: DeliveryLog {
     /// Events newest first, filtered by `query`.
     func events(matching query: EventQuery) async throws -> [Event]
     func deliveries(forEvent id: EventID) async throws -> [DeliveryRecord]
+    /// Replaces an unverified event with its confirmed form (same id, next
+    /// revision) and adds a pending delivery for each of `endpoints` that has
+    /// none for this event yet, in one transaction. False if the event is
+    /// unknown or already verified.
+    func confirm(_ event: Event, addingDeliveriesTo endpoints: [String]) async throws -> Bool
 }
 
 /// What ingest hands to the log: the normalized event, the raw request it came

@@ -4,8 +4,9 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// A real HTTP server on a loopback port that records every request and
-/// answers from a script: the "internal service" in delivery tests.
+/// A real HTTP server on a loopback port that records every request (GET and
+/// POST, any path) and answers from a script: the "internal service" in
+/// delivery tests, or a provider's API in confirmation tests.
 ///
 /// Invariants: requests are recorded before they are answered; an unscripted
 /// request gets `defaultResponse`; `.hang` answers nothing for `duration`
@@ -13,6 +14,7 @@ import Synchronization
 public final class RecordingSink: Sendable {
     /// One request as the sink saw it (header names lowercased).
     public struct Received: Sendable {
+        public var method: String
         public var path: String
         public var headers: [(String, String)]
         public var body: [UInt8]
@@ -71,10 +73,10 @@ public final class RecordingSink: Sendable {
     public func run<T: Sendable>(port: Int = 0, _ body: @Sendable (Int) async throws -> T) async throws -> T {
         let router = Router()
         let sink = self
-        router.post("**") { request, _ -> Response in
+        let respond: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             let bytes = try await request.body.collect(upTo: 4 << 20)
             let received = Received(
-                path: request.uri.path, headers: request.headers.map { ($0.name.canonicalName.lowercased(), $0.value) }, body: Array(buffer: bytes)
+                method: request.method.rawValue, path: request.uri.path, headers: request.headers.map { ($0.name.canonicalName.lowercased(), $0.value) }, body: Array(buffer: bytes)
             )
             switch sink.reply(for: received) {
             case .status(let code, let headers, let text):
@@ -86,9 +88,12 @@ public final class RecordingSink: Sendable {
                 return Response(status: .ok)
             }
         }
+        router.post("**", use: respond)
+        router.get("**", use: respond)
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "sink")
-        logger.logLevel = .warning
+        // Shutdown by cancellation logs "Waiting on child channel" at error level.
+        logger.logLevel = .critical
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "sink"),
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? port) },

@@ -35,7 +35,7 @@ public struct HandlerFileLoader {
 
     static let routeKeys: Set<String> = [
         "name", "path", "methods", "channel", "format", "verify", "fields", "merchant_data", "type", "dedup", "landing",
-        "path_values", "secret_headers",
+        "path_values", "secret_headers", "confirm",
     ]
 
     func loadRoute(_ node: ConfigNode, provider: String) throws(ConfigError) -> Route {
@@ -151,11 +151,23 @@ public struct HandlerFileLoader {
             secretHeaders.formUnion(try extra.strings().map { $0.lowercased() })
         }
 
-        return Route(
+        var confirmation: ConfirmationSpec?
+        var confirmationUnresolved: [String] = []
+        if let confirmNode = try node.optional("confirm") {
+            guard channel == .redirect, verifiers.allSatisfy({ $0.method == .none }) else {
+                throw confirmNode.error("confirm applies to unsigned redirect routes (verify: none)")
+            }
+            guard fields[.orderID] != nil else { throw confirmNode.error("confirm needs the route to extract order_id") }
+            confirmation = try loadConfirmation(confirmNode, unresolved: &confirmationUnresolved)
+        }
+
+        var route = Route(
             provider: provider, name: name, pattern: pattern, methods: methods, channel: channel, format: format,
             verifiers: verifiers, fields: fields, merchantData: merchantData, typeMapping: TypeMapping(sources: typeSources, map: map),
-            dedup: dedup, landing: landing, secretHeaders: secretHeaders, unresolvedSecrets: unresolved
+            dedup: dedup, landing: landing, secretHeaders: secretHeaders, unresolvedSecrets: unresolved, confirmation: confirmation
         )
+        route.confirmationUnresolved = confirmationUnresolved
+        return route
     }
 
     func fieldSource(_ node: ConfigNode, parameters: [String]) throws(ConfigError) -> FieldSource {
@@ -268,6 +280,62 @@ public struct HandlerFileLoader {
         default:
             throw typeNode.error("unknown verifier '\(type)' (expected one of: \(HandlerFileLoader.verifierNames.joined(separator: ", ")))")
         }
+    }
+
+    /// `confirm: {url, auth: {type: bearer|basic|header, …}, timeout, match: {order_id, status, amount}}`.
+    func loadConfirmation(_ node: ConfigNode, unresolved: inout [String]) throws(ConfigError) -> ConfirmationSpec? {
+        try node.rejectUnknownKeys(["url", "auth", "timeout", "match"])
+        let urlNode = try node.required("url")
+        let (url, missing) = secrets.interpolate(try urlNode.string())
+        guard missing.isEmpty else {
+            throw urlNode.error("environment variable \(missing.map { "${\($0)}" }.joined(separator: ", ")) is not set and has no default")
+        }
+        guard url.hasPrefix("https://") || url.hasPrefix("http://"), url.contains("{order_id}") else {
+            throw urlNode.error("url must be http(s) and contain {order_id}")
+        }
+        var headers: [String: String] = [:]
+        var resolved = true
+        if let auth = try node.optional("auth") {
+            let type = try auth.required("type").string()
+            switch type {
+            case "bearer":
+                try auth.rejectUnknownKeys(["type", "token"])
+                let tokens = try secretList(try auth.required("token"), unresolved: &unresolved)
+                if let token = tokens.first { headers["authorization"] = "Bearer \(token)" } else { resolved = false }
+            case "basic":
+                try auth.rejectUnknownKeys(["type", "username", "password"])
+                let users = try secretList(try auth.required("username"), unresolved: &unresolved)
+                let passwords = try secretList(try auth.required("password"), unresolved: &unresolved)
+                if let user = users.first, let password = passwords.first {
+                    headers["authorization"] = "Basic " + ByteEncoding.base64(Array("\(user):\(password)".utf8))
+                } else {
+                    resolved = false
+                }
+            case "header":
+                try auth.rejectUnknownKeys(["type", "name", "value"])
+                let name = try auth.required("name").string().lowercased()
+                let values = try secretList(try auth.required("value"), unresolved: &unresolved)
+                if let value = values.first { headers[name] = value } else { resolved = false }
+            default:
+                throw try auth.required("type").error("unknown auth type '\(type)' (expected bearer, basic or header)")
+            }
+        }
+        let match = try node.required("match")
+        try match.rejectUnknownKeys(["order_id", "status", "amount"])
+        func path(_ key: String) throws(ConfigError) -> String? {
+            guard let n = try match.optional(key) else { return nil }
+            let text = try n.string()
+            guard case .json(let p)? = FieldSource(text) else { throw n.error("'\(text)' must be a json:path into the API's answer") }
+            return p
+        }
+        guard let orderPath = try path("order_id") else { throw match.error("missing required key 'order_id'") }
+        guard let statusPath = try path("status") else { throw match.error("missing required key 'status'") }
+        // A route whose API credentials are not set keeps its returns as unverified hints.
+        guard resolved else { return nil }
+        return ConfirmationSpec(
+            urlTemplate: url, headers: headers, timeout: try node.optional("timeout")?.duration() ?? .seconds(10),
+            orderIDPath: orderPath, statusPath: statusPath, amountPath: try path("amount")
+        )
     }
 
     public static let verifierNames = ["none", "basic_auth", "api_key", "hmac", "standard_webhooks", "ip_allowlist", "juspay_return"]

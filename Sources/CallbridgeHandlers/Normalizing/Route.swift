@@ -26,12 +26,19 @@ public struct Route: Sendable {
     public var secretHeaders: Set<String>
     /// Secret references that did not resolve when the route was loaded.
     public var unresolvedSecrets: [String]
+    /// For unsigned returns: confirm them against the provider's API.
+    public var confirmation: ConfirmationSpec?
+    /// References that keep `confirmation` off (the route still works, its
+    /// returns stay unverified hints).
+    public var confirmationUnresolved: [String] = []
 
     public init(
         provider: String, name: String, pattern: RoutePattern, methods: Set<String>, channel: Channel, format: BodyFormat,
         verifiers: [any Verifier], fields: [EventField: [FieldSource]], merchantData: MerchantDataSpec?, typeMapping: TypeMapping,
-        dedup: [FieldSource], landing: LandingTemplate?, secretHeaders: Set<String> = [], unresolvedSecrets: [String] = []
+        dedup: [FieldSource], landing: LandingTemplate?, secretHeaders: Set<String> = [], unresolvedSecrets: [String] = [],
+        confirmation: ConfirmationSpec? = nil
     ) {
+        self.confirmation = confirmation
         self.provider = provider
         self.name = name
         self.pattern = pattern

@@ -20,12 +20,15 @@ public struct IngestService: Sendable {
     public let counters: IngestCounters
     /// Called after a commit that created deliveries (wakes the dispatcher).
     public let deliveriesCommitted: @Sendable () -> Void
+    /// Confirms unsigned returns of routes with a `confirm:` block; nil disables it.
+    public let confirmer: ReturnConfirmer?
     let normalizer = Normalizer()
 
     public init(handlers: HandlerSet, log: any EventLog, endpoints: [EndpointConfig], maxBodyBytes: Int,
                 clock: @escaping @Sendable () -> Timestamp = SystemClock.now, counters: IngestCounters = IngestCounters(),
-                deliveriesCommitted: @escaping @Sendable () -> Void = {}) {
+                deliveriesCommitted: @escaping @Sendable () -> Void = {}, confirmer: ReturnConfirmer? = nil) {
         self.deliveriesCommitted = deliveriesCommitted
+        self.confirmer = confirmer
         self.handlers = handlers
         self.log = log
         self.endpoints = endpoints
@@ -110,6 +113,10 @@ public struct IngestService: Sendable {
             if !duplicate && !targets.isEmpty { deliveriesCommitted() }
             logger.info(duplicate ? "duplicate ignored" : "event recorded",
                         metadata: ["event_id": "\(storedID)", "type": "\(event.type.rawValue)", "deliveries": "\(duplicate ? 0 : targets.count)"])
+            if !duplicate, !event.data.verified, let spec = route.confirmation, let confirmer {
+                // After the commit, off the request: the browser does not wait.
+                Task { await confirmer.confirm(event, route: route, spec: spec) }
+            }
             if route.channel == .redirect, let landing = route.landing {
                 return JSONResponse.seeOther(landing.render(orderID: event.data.orderID, outcome: event.type.outcome, eventID: storedID))
             }
