@@ -20,7 +20,7 @@ export JUSPAY_WEBHOOK_USERNAME=bench JUSPAY_WEBHOOK_PASSWORD=bench-pass JUSPAY_R
 export SINK_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
 cat > "$work/callbridge.yaml" <<YAML
 listen: {host: 127.0.0.1, port: 18181}
-storage: {sqlite: $work/callbridge.sqlite, synchronous: full}
+storage: {sqlite: $work/callbridge.sqlite, synchronous: ${SYNCHRONOUS:-full}}
 handlers: $PWD/handlers
 dispatch: {poll_interval: 100ms}
 endpoints:
@@ -30,11 +30,15 @@ endpoints:
     max_in_flight: $MAX_IN_FLIGHT
 YAML
 cb() { .build/release/callbridge "$@" --config "$work/callbridge.yaml"; }
+if curl -s -o /dev/null localhost:18181/healthz || curl -s -o /dev/null -X POST localhost:18182/bare; then
+  echo "ports 18181/18182 are in use; stop the process holding them first" >&2
+  exit 1
+fi
 .build/release/bare-hummingbird 18182 > "$work/bare.log" 2>&1 &
-cb endpoints disable sink --reason "building a backlog" >/dev/null 2>&1 || true
-cb serve --log-level warning > "$work/serve.log" 2>&1 &
-for _ in $(seq 1 100); do curl -s -o /dev/null localhost:18181/healthz && break; sleep 0.1; done
+# Disabled before the server starts, so no delivery goes out while the backlog builds.
 cb endpoints disable sink --reason "building a backlog"
+.build/release/callbridge serve --config "$work/callbridge.yaml" --log-level warning > "$work/serve.log" 2>&1 &
+for _ in $(seq 1 100); do curl -s -o /dev/null localhost:18181/healthz && break; sleep 0.1; done
 cat > "$work/juspay.lua" <<'LUA'
 local counter = 0
 local tid = 0

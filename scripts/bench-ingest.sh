@@ -20,6 +20,10 @@ listen: {host: 127.0.0.1, port: 18181}
 storage: {sqlite: $work/callbridge.sqlite, synchronous: full}
 handlers: $PWD/handlers
 YAML
+if curl -s -o /dev/null localhost:18181/healthz || curl -s -o /dev/null -X POST localhost:18182/bare; then
+  echo "ports 18181/18182 are in use; stop the process holding them first" >&2
+  exit 1
+fi
 export JUSPAY_WEBHOOK_USERNAME=bench JUSPAY_WEBHOOK_PASSWORD=bench-pass JUSPAY_RESPONSE_KEY=k NONSTOPAY_API_KEY=k
 .build/release/callbridge serve --config "$work/callbridge.yaml" --log-level warning > "$work/serve.log" 2>&1 &
 .build/release/bare-hummingbird 18182 > "$work/bare.log" 2>&1 &

@@ -28,10 +28,11 @@ public protocol DeliveryLog: Sendable {
     @discardableResult
     func releaseLeases(owner: String, now: Timestamp) async throws -> Int
 
-    /// When the next delivery becomes due (a pending one's `nextAttemptAt`,
-    /// or an in-flight one's lease expiry), ignoring disabled endpoints; nil
-    /// when nothing is waiting.
-    func nextDueAt() async throws -> Timestamp?
+    /// When the next delivery to one of `endpoints` becomes due (a pending
+    /// one's `nextAttemptAt`, or an in-flight one's lease expiry); nil when
+    /// nothing is waiting. Callers pass the endpoints they can serve (enabled
+    /// ones), so a disabled endpoint's backlog costs nothing here.
+    func nextDueAt(endpoints: [String]) async throws -> Timestamp?
 
     func setEndpoint(_ name: String, disabled: Bool, reason: String?, now: Timestamp) async throws
     func disabledEndpoints() async throws -> [String: String]

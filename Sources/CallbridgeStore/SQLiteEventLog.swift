@@ -62,6 +62,8 @@ public final class SQLiteEventLog: EventLog, Sendable {
     let dbPool: DatabasePool
     let batchWriter: AppendBatchWriter
     private let queue: GroupCommitQueue<IngestRecord, AppendOutcome>
+    /// Group commit for finished delivery attempts (see `complete`).
+    let completionQueue: GroupCommitQueue<Completion, Bool>
 
     /// Opens (creating it and its parent directories if needed) the log at
     /// `path` for reading and writing, and migrates it to the current schema.
@@ -109,6 +111,7 @@ public final class SQLiteEventLog: EventLog, Sendable {
         // The queue captures the writer, not `self`: no reference cycle, so
         // dropping the log closes the database.
         self.queue = GroupCommitQueue { records in try await writer.write(records) }
+        self.completionQueue = GroupCommitQueue { batch in try await Completion.writeBatch(batch, in: pool) }
     }
 
     private static func configuration(readOnly: Bool) -> Configuration {

@@ -191,4 +191,20 @@ import Testing
         }
         await harness.cleanUp()
     }
+
+    @Test func aCancelledDispatcherStillReturnsItsLeases() async throws {
+        let harness = try DispatchHarness()
+        let sink = RecordingSink()
+        sink.setDefault("/orders", .hang(.seconds(3)))
+        try await sink.run { port in
+            let ids = try await harness.ingest(2, to: ["orders"])
+            let dispatcher = try harness.dispatcher([DispatchHarness.endpoint("orders", port: port, timeout: "10s")], grace: .milliseconds(200))
+            let task = Task { try await dispatcher.run() }
+            #expect(await eventually { sink.received(path: "/orders").count == 2 })
+            task.cancel()
+            _ = try? await task.value
+            #expect(try await harness.states(ids) == [.pending, .pending])
+        }
+        await harness.cleanUp()
+    }
 }

@@ -68,7 +68,8 @@ import Testing
         #expect(delivery.attemptCount == 1)
         #expect(delivery.nextAttemptAt == later)
         #expect(delivery.lastStatusCode == 500)
-        #expect(try await log.nextDueAt() == later)
+        #expect(try await log.nextDueAt(endpoints: ["orders"]) == later)
+        #expect(try await log.nextDueAt(endpoints: ["ledger"]) == nil)
         #expect(try await log.leaseDue(owner: "a", now: now, leaseDuration: lease30s, capacity: ["orders": 1]).isEmpty)
 
         let again = try #require(try await log.leaseDue(owner: "a", now: later, leaseDuration: lease30s, capacity: ["orders": 1]).first)
@@ -81,7 +82,7 @@ import Testing
         #expect(attempts.map(\.number) == [1, 2])
         #expect(attempts.map(\.statusCode) == [500, 200])
         #expect(attempts[1].responseSnippet == Array("ok".utf8))
-        #expect(try await log.nextDueAt() == nil)
+        #expect(try await log.nextDueAt(endpoints: ["orders"]) == nil)
     }
 
     @Test func deadDeliveriesStayInTheLog() async throws {

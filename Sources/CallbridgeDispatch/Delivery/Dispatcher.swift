@@ -67,6 +67,10 @@ public actor Dispatcher: Service {
     private let stopping = Mutex(false)
     private var inFlight: [String: Int] = [:]
     private var breakers: [String: CircuitBreaker] = [:]
+    /// Endpoint states from the log, re-read at most once per `pollInterval`
+    /// (operators change them from another process; a 410 here updates it at once).
+    private var disabled: [String: String] = [:]
+    private var disabledReadAt: ContinuousClock.Instant?
     private let leaseDuration: ConfigDuration
 
     /// - Throws: `DispatcherError.invalidSecret` when an endpoint secret is not `whsec_` base64.
@@ -119,12 +123,18 @@ public actor Dispatcher: Service {
         } onGracefulShutdown: {
             self.beginShutdown()
         }
-        do {
-            let released = try await log.releaseLeases(owner: configuration.owner, now: clock())
-            if released > 0 { logger.notice("released unfinished leases for redelivery", metadata: ["count": "\(released)"]) }
-        } catch {
-            logger.error("could not release leases; they become due when they expire", metadata: ["error": "\(error)"])
-        }
+        // In a task of its own: when the group was cancelled (not shut down
+        // gracefully) this task is cancelled too, and the log would refuse
+        // the write; the leases must be returned either way.
+        let (log, owner, now, logger) = (self.log, configuration.owner, clock(), self.logger)
+        await Task {
+            do {
+                let released = try await log.releaseLeases(owner: owner, now: now)
+                if released > 0 { logger.notice("released unfinished leases for redelivery", metadata: ["count": "\(released)"]) }
+            } catch {
+                logger.error("could not release leases; they become due when they expire", metadata: ["error": "\(error)"])
+            }
+        }.value
     }
 
     /// Stops leasing new work; in-flight attempts get `shutdownGrace` to finish.
@@ -137,18 +147,26 @@ public actor Dispatcher: Service {
 
     /// Leases what the endpoints have room for. `saturated` means every
     /// requested slot was filled, so more work may be waiting.
+    ///
+    /// An endpoint is asked for work only when a quarter of its capacity is
+    /// free (or nothing is in flight), so a busy endpoint is refilled in
+    /// batches rather than one lease transaction per finished attempt.
     private func leaseBatch() async -> ([LeasedDelivery], saturated: Bool) {
         let now = clock()
-        let disabled: [String: String]
-        do {
-            disabled = try await log.disabledEndpoints()
-        } catch {
-            logger.error("cannot read endpoint states", metadata: ["error": "\(error)"])
-            return ([], false)
+        if disabledReadAt.map({ ContinuousClock.now - $0 >= configuration.pollInterval }) ?? true {
+            do {
+                disabled = try await log.disabledEndpoints()
+                disabledReadAt = ContinuousClock.now
+            } catch {
+                logger.error("cannot read endpoint states", metadata: ["error": "\(error)"])
+                return ([], false)
+            }
         }
         var capacity: [String: Int] = [:]
         for (name, target) in targets where disabled[name] == nil {
-            let free = target.config.maxInFlight - inFlight[name, default: 0]
+            let busy = inFlight[name, default: 0]
+            let free = target.config.maxInFlight - busy
+            guard busy == 0 || free >= max(1, target.config.maxInFlight / 4) else { continue }
             let permitted = breakers[name]?.permits(free: max(0, free), now: now) ?? 0
             if permitted > 0 { capacity[name] = permitted }
         }
@@ -170,10 +188,16 @@ public actor Dispatcher: Service {
         return (leases, saturated)
     }
 
+    /// Notes an endpoint disabled by this dispatcher (410) without waiting for the next read.
+    private func markDisabled(_ name: String, reason: String) {
+        disabled[name] = reason
+    }
+
     /// Until the next due delivery or breaker probe, at most `pollInterval`.
     private func waitTime() async -> Duration {
         let now = clock()
-        var next = (try? await log.nextDueAt()) ?? nil
+        let serving = targets.keys.filter { disabled[$0] == nil }
+        var next = (try? await log.nextDueAt(endpoints: serving)) ?? nil
         for breaker in breakers.values {
             if let reopens = breaker.reopensAt { next = min(next ?? reopens, reopens) }
         }
@@ -248,6 +272,7 @@ public actor Dispatcher: Service {
             if !held { logger.warning("lease was lost before the attempt was recorded", metadata: ["delivery": "\(lease.id)"]) }
             if decision.disableEndpoint {
                 try await log.setEndpoint(endpoint.name, disabled: true, reason: "the endpoint answered 410 Gone", now: now)
+                await markDisabled(endpoint.name, reason: "the endpoint answered 410 Gone")
                 logger.warning("endpoint disabled after 410 Gone", metadata: ["endpoint": "\(endpoint.name)"])
             }
         } catch {
