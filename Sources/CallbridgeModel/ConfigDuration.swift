@@ -62,3 +62,14 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, CustomStringConver
         return "\(milliseconds)ms"
     }
 }
+
+extension ConfigDuration {
+    /// Whether a signed timestamp (Unix seconds, taken from a request and so
+    /// untrusted) lies within this tolerance of `now`. Absurd values are simply
+    /// outside the window: the arithmetic never overflows.
+    public func admits(unixSeconds timestamp: Int64, now: Timestamp) -> Bool {
+        let (difference, overflow) = now.secondsSinceEpoch.subtractingReportingOverflow(timestamp)
+        guard !overflow else { return false }
+        return difference.magnitude <= UInt64(milliseconds / 1000)
+    }
+}

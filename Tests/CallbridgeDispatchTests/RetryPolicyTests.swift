@@ -124,6 +124,13 @@ import Testing
         #expect(!onlyOld.verify(id: "evt_x", timestamp: 1_700_000_000, body: body, header: header, now: Timestamp(secondsSinceEpoch: 1_700_000_400)))
     }
 
+    @Test func anAbsurdTimestampIsOutsideTheWindowRatherThanATrap() throws {
+        let signer = try #require(WebhookSigner(secrets: [WebhookSigner.newSecret()]))
+        let now = Timestamp(secondsSinceEpoch: 1_700_000_000)
+        #expect(!signer.verify(id: "evt_x", timestamp: Int64.min, body: [], header: "v1,AAAA", now: now))
+        #expect(!signer.verify(id: "evt_x", timestamp: Int64.max, body: [], header: "v1,AAAA", now: now))
+    }
+
     @Test func refusesSecretsThatAreNotWhsecBase64() {
         #expect(WebhookSigner(secrets: ["not-a-secret"]) == nil)
         #expect(WebhookSigner(secrets: ["whsec_***"]) == nil)

@@ -15,7 +15,7 @@ public struct WebhookSigner: Sendable, Hashable {
     public init?(secrets: [String]) {
         var keys: [[UInt8]] = []
         for secret in secrets {
-            guard secret.hasPrefix("whsec_"), let key = ByteEncoding.fromBase64(String(secret.dropFirst(6))), !key.isEmpty else { return nil }
+            guard secret.hasPrefix("whsec_"), let key = StandardWebhooksSignature.decodeSecret(secret) else { return nil }
             keys.append(key)
         }
         guard !keys.isEmpty else { return nil }
@@ -24,8 +24,7 @@ public struct WebhookSigner: Sendable, Hashable {
 
     /// The `webhook-signature` value for one message.
     public func signature(id: String, timestamp: Int64, body: [UInt8]) -> String {
-        let message = Array("\(id).\(timestamp).".utf8) + body
-        return keys.map { "v1," + ByteEncoding.base64(HMAC.authenticate(.sha256, key: $0, message: message)) }.joined(separator: " ")
+        keys.map { StandardWebhooksSignature.sign(key: $0, id: id, timestamp: timestamp, body: body) }.joined(separator: " ")
     }
 
     /// The three Standard Webhooks headers for one attempt.
@@ -41,18 +40,8 @@ public struct WebhookSigner: Sendable, Hashable {
     /// service should: any listed `v1` signature matching any key passes, and
     /// the timestamp must be within `tolerance` of `now`.
     public func verify(id: String, timestamp: Int64, body: [UInt8], header: String, now: Timestamp, tolerance: ConfigDuration = .seconds(300)) -> Bool {
-        guard abs(now.secondsSinceEpoch - timestamp) * 1000 <= tolerance.milliseconds else { return false }
-        let message = Array("\(id).\(timestamp).".utf8) + body
-        let presented = header.split(separator: " ").compactMap { part -> [UInt8]? in
-            guard part.hasPrefix("v1,") else { return nil }
-            return ByteEncoding.fromBase64(String(part.dropFirst(3)))
-        }
-        var matched = false
-        for key in keys {
-            let expected = HMAC.authenticate(.sha256, key: key, message: message)
-            for candidate in presented { matched = ConstantTime.equals(expected, candidate) || matched }
-        }
-        return matched
+        guard tolerance.admits(unixSeconds: timestamp, now: now) else { return false }
+        return StandardWebhooksSignature.verify(keys: keys, id: id, timestamp: timestamp, body: body, header: header)
     }
 
     /// A new random `whsec_` secret (24 bytes, like Svix's).

@@ -20,15 +20,12 @@ public struct StandardWebhooksVerifier: Verifier {
 
     /// Decodes `whsec_<base64>` (or bare base64); nil if malformed.
     public static func decodeSecret(_ secret: String) -> [UInt8]? {
-        let body = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
-        guard let key = ByteEncoding.fromBase64(body), !key.isEmpty else { return nil }
-        return key
+        StandardWebhooksSignature.decodeSecret(secret)
     }
 
     /// `v1,<base64>` for one key: what a sender puts in `webhook-signature`.
     public static func signature(key: [UInt8], id: String, timestamp: Int64, body: [UInt8]) -> String {
-        let message = Array("\(id).\(timestamp).".utf8) + body
-        return "v1," + ByteEncoding.base64(HMAC.authenticate(.sha256, key: key, message: message))
+        StandardWebhooksSignature.sign(key: key, id: id, timestamp: timestamp, body: body)
     }
 
     public func verify(_ request: InboundRequest, now: Timestamp) -> VerificationResult {
@@ -38,17 +35,7 @@ public struct StandardWebhooksVerifier: Verifier {
         else { return .failed(.missingSignature) }
         guard let ts = Int64(tsText.trimmingSpaces()) else { return .failed(.badSignature) }
         guard tolerance.admits(unixSeconds: ts, now: now) else { return .failed(.staleTimestamp) }
-        let presented = header.split(separator: " ").compactMap { part -> [UInt8]? in
-            guard part.hasPrefix("v1,") else { return nil }
-            return ByteEncoding.fromBase64(String(part.dropFirst(3)))
-        }
-        guard !presented.isEmpty else { return .failed(.badSignature) }
-        let message = Array("\(id).\(ts).".utf8) + request.raw.body
-        var matched = false
-        for key in keys {
-            let expected = HMAC.authenticate(.sha256, key: key, message: message)
-            for signature in presented { matched = ConstantTime.equals(expected, signature) || matched }
-        }
+        let matched = StandardWebhooksSignature.verify(keys: keys, id: id, timestamp: ts, body: request.raw.body, header: header)
         return matched ? .passed : .failed(.badSignature)
     }
 }

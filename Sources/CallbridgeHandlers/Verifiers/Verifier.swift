@@ -50,14 +50,3 @@ public struct NoVerification: Verifier {
     public init() {}
     public func verify(_ request: InboundRequest, now: Timestamp) -> VerificationResult { .passed }
 }
-
-extension ConfigDuration {
-    /// Whether a signed timestamp (Unix seconds, taken from the request and so
-    /// untrusted) lies within this tolerance of `now`. Absurd values are simply
-    /// outside the window: the arithmetic never overflows.
-    func admits(unixSeconds timestamp: Int64, now: Timestamp) -> Bool {
-        let (difference, overflow) = now.secondsSinceEpoch.subtractingReportingOverflow(timestamp)
-        guard !overflow else { return false }
-        return difference.magnitude <= UInt64(milliseconds / 1000)
-    }
-}
