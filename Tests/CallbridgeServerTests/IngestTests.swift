@@ -246,6 +246,19 @@ import Testing
         #expect(!server.logs.all.contains(pan))
     }
 
+    @Test func aCardNumberEchoedInAnErrorDetailIsMaskedInTheLogs() async throws {
+        let server = try TestServer()
+        defer { server.directory.cleanUp() }
+        try await server.run { client, _ in
+            var headers = juspayAuth
+            headers[.contentType] = "text/4111111111111111"
+            let response = try await client.post("/juspay/webhook", json: juspayWebhook(), headers: headers)
+            #expect(response.status == .unsupportedMediaType)
+        }
+        #expect(server.logs.all.contains("request refused"))
+        #expect(!server.logs.all.contains("4111111111111111"))
+    }
+
     @Test func eventsWrittenBeforeARestartAreReadBackAfterIt() async throws {
         let server = try TestServer()
         defer { server.directory.cleanUp() }

@@ -85,7 +85,10 @@ public struct IngestService: Sendable {
             decision = try normalizer.normalize(route: route, raw: raw, pathParameters: pathParameters, eventID: eventID, now: now)
         } catch {
             counters.record(error.status == 401 || error.status == 503 ? .verificationFailed : .rejected)
-            logger.notice("request refused", metadata: ["status": "\(error.status)", "reason": "\(error.code)", "detail": "\(error.detail)"])
+            // The detail can echo request text (a content type, a path): masked like everything logged.
+            logger.notice("request refused", metadata: [
+                "status": "\(error.status)", "reason": "\(error.code)", "detail": "\(CardDataMasker().maskText(error.detail))",
+            ])
             return JSONResponse.error(error)
         }
 
