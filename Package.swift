@@ -143,6 +143,8 @@ let package = Package(
             dependencies: [
                 "CallbridgeServer",
                 "CallbridgeCrypto",
+                "CallbridgeDispatch",
+                "CallbridgeTransport",
                 "CallbridgeTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -13,7 +13,7 @@ import CallbridgeModel
 /// - Concurrent appends may share a transaction (group commit); a failure of
 ///   one record never discards another record's write.
 /// - Reads are safe while another process appends.
-public protocol EventLog: DeliveryLog {
+public protocol EventLog: DeliveryLog, ReplayLog {
     func append(_ record: IngestRecord) async throws -> AppendOutcome
     func event(id: EventID) async throws -> StoredEvent?
     /// Events newest first, filtered by `query`.
@@ -109,8 +109,12 @@ public struct DeliveryRecord: Sendable, Hashable {
     public var lastStatusCode: Int?
     public var lastError: String?
     public var createdAt: Timestamp
+    /// The delivery that replayed this one, if any.
+    public var supersededBy: Int64?
 
-    public init(id: Int64, eventID: EventID, endpoint: String, state: DeliveryState, attemptCount: Int, nextAttemptAt: Timestamp?, lastStatusCode: Int?, lastError: String?, createdAt: Timestamp) {
+    public init(id: Int64, eventID: EventID, endpoint: String, state: DeliveryState, attemptCount: Int, nextAttemptAt: Timestamp?, lastStatusCode: Int?,
+                lastError: String?, createdAt: Timestamp, supersededBy: Int64? = nil) {
+        self.supersededBy = supersededBy
         self.id = id
         self.eventID = eventID
         self.endpoint = endpoint

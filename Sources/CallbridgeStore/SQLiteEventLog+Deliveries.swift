@@ -118,7 +118,9 @@ extension SQLiteEventLog {
             for row in try Row.fetchAll(db, sql: """
                 SELECT endpoint, state, COUNT(*) AS n,
                        MIN(CASE WHEN next_attempt_at_ms <= ? THEN next_attempt_at_ms END) AS oldest_due
-                FROM deliveries GROUP BY endpoint, state
+                FROM deliveries
+                WHERE NOT (state = 'dead' AND superseded_by IS NOT NULL)  -- a replayed dead delivery is not dead any more
+                GROUP BY endpoint, state
                 """, arguments: [now.millisecondsSinceEpoch]) {
                 let name: String = row["endpoint"]
                 var stats = byName[name] ?? EndpointStatistics(endpoint: name)

@@ -47,35 +47,37 @@ extension SQLiteEventLog {
     }
 
     public func deliveries(forEvent id: EventID) async throws -> [DeliveryRecord] {
-        try await dbPool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, endpoint, state, attempt_count, next_attempt_at_ms, last_status_code, last_error, created_at_ms
-                    FROM deliveries WHERE event_id = ? ORDER BY id
-                    """,
-                arguments: [id.rawValue]
-            ).map { row in
-                let deliveryID = try row.decode(Int64.self, forColumn: "id")
-                let stateText = try row.decode(String.self, forColumn: "state")
-                guard let state = DeliveryState(rawValue: stateText) else {
-                    throw SQLiteEventLogError.corruptRow(table: "deliveries", key: String(deliveryID), reason: "unknown state \(stateText)")
-                }
-                return DeliveryRecord(
-                    id: deliveryID,
-                    eventID: id,
-                    endpoint: try row.decode(String.self, forColumn: "endpoint"),
-                    state: state,
-                    attemptCount: try row.decode(Int.self, forColumn: "attempt_count"),
-                    nextAttemptAt: try row.decode(Int64?.self, forColumn: "next_attempt_at_ms").map(Timestamp.init(millisecondsSinceEpoch:)),
-                    lastStatusCode: try row.decode(Int?.self, forColumn: "last_status_code"),
-                    lastError: try row.decode(String?.self, forColumn: "last_error"),
-                    createdAt: Timestamp(millisecondsSinceEpoch: try row.decode(Int64.self, forColumn: "created_at_ms")))
+        try await dbPool.read { db in try Self.fetchDeliveries(db, eventID: id) }
+    }
+
+    static func fetchDeliveries(_ db: Database, eventID id: EventID) throws -> [DeliveryRecord] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT id, endpoint, state, attempt_count, next_attempt_at_ms, last_status_code, last_error, created_at_ms, superseded_by
+                FROM deliveries WHERE event_id = ? ORDER BY id
+                """,
+            arguments: [id.rawValue]
+        ).map { row in
+            let deliveryID = try row.decode(Int64.self, forColumn: "id")
+            let stateText = try row.decode(String.self, forColumn: "state")
+            guard let state = DeliveryState(rawValue: stateText) else {
+                throw SQLiteEventLogError.corruptRow(table: "deliveries", key: String(deliveryID), reason: "unknown state \(stateText)")
             }
+            return DeliveryRecord(
+                id: deliveryID,
+                eventID: id,
+                endpoint: try row.decode(String.self, forColumn: "endpoint"),
+                state: state,
+                attemptCount: try row.decode(Int.self, forColumn: "attempt_count"),
+                nextAttemptAt: try row.decode(Int64?.self, forColumn: "next_attempt_at_ms").map(Timestamp.init(millisecondsSinceEpoch:)),
+                lastStatusCode: try row.decode(Int?.self, forColumn: "last_status_code"),
+                lastError: try row.decode(String?.self, forColumn: "last_error"),
+                createdAt: Timestamp(millisecondsSinceEpoch: try row.decode(Int64.self, forColumn: "created_at_ms")),
+                supersededBy: try row.decode(Int64?.self, forColumn: "superseded_by"))
         }
     }
 
-    /// The event from a row with `id` and `envelope` columns.
     static func decodeEvent(_ row: Row) throws -> Event {
         let id = try row.decode(String.self, forColumn: "id")
         let envelope = try row.decode(Data.self, forColumn: "envelope")

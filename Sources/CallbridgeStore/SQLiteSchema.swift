@@ -96,6 +96,24 @@ enum SQLiteSchema {
                 """)
         }
 
+        // v3: replay. A replayed delivery points at the one it supersedes (so
+        // "dead" can mean "dead and not replayed"), and re-normalization keeps
+        // every earlier form of an event beside the current one.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                ALTER TABLE deliveries ADD COLUMN superseded_by INTEGER REFERENCES deliveries (id);
+                CREATE TABLE event_revisions (
+                    event_id      TEXT    NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+                    revision      INTEGER NOT NULL,
+                    type          TEXT    NOT NULL,
+                    envelope      BLOB    NOT NULL,
+                    replaced_at_ms INTEGER NOT NULL,
+                    PRIMARY KEY (event_id, revision)
+                );
+                CREATE INDEX events_by_received ON events (received_at_ms, id);
+                """)
+        }
+
         return migrator
     }
 }

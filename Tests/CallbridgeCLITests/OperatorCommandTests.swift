@@ -54,4 +54,24 @@ import Testing
         #expect(unknown.status != 0)
         #expect(unknown.output.contains("no endpoint named 'payments'"))
     }
+
+    @Test func replayNeedsASelectionAndReportsWhatItWouldDo() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+        storage: {sqlite: ./data/callbridge.sqlite}
+        endpoints:
+          - {name: orders, url: "http://127.0.0.1:9/orders", secret: "${ORDERS_SECRET}"}
+        """.write(toFile: dir + "/callbridge.yaml", atomically: true, encoding: .utf8)
+        let bare = try runCallbridge(["replay"], directory: dir)
+        #expect(bare.status != 0)
+        #expect(bare.output.contains("choose what to replay"))
+        #expect(try runCallbridge(["endpoints", "disable", "orders"], directory: dir).status == 0)  // creates the log
+        let dry = try runCallbridge(["replay", "--state", "dead", "--endpoint", "orders", "--since", "2h", "--dry-run"], directory: dir)
+        #expect(dry.status == 0, "\(dry.output)")
+        #expect(dry.output.contains("would replay 0 event(s) as 0 new deliveries"))
+        let unknown = try runCallbridge(["replay", "--endpoint", "payments"], directory: dir)
+        #expect(unknown.status != 0)
+        #expect(unknown.output.contains("no endpoint named 'payments'"))
+    }
 }

@@ -73,13 +73,13 @@ struct TestServer {
     let handlers: HandlerSet
     let logs = LogCapture()
 
-    init(configYAML: String = "", environment: [String: String] = testEnvironment) throws {
+    init(configYAML: String = "", environment: [String: String] = testEnvironment, handlersDirectory: String = repositoryRoot + "/handlers") throws {
         directory = try TempDirectory()
         databasePath = directory.path + "/callbridge.sqlite"
         let yaml = """
         listen: {host: 127.0.0.1, port: 0}
         storage: {sqlite: \(databasePath)}
-        handlers: \(repositoryRoot)/handlers
+        \(configYAML.contains("handlers:") ? "" : "handlers: \(handlersDirectory)")
         \(configYAML)
         """
         let secrets = SecretSource(environment: environment)

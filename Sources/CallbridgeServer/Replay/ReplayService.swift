@@ -1,0 +1,137 @@
+import CallbridgeDispatch
+import CallbridgeHandlers
+import CallbridgeModel
+import CallbridgeStore
+
+/// Sends stored events again (DESIGN.md, "Replay"), for the CLI and the admin
+/// API: streams the selection in batches, optionally re-normalizes each
+/// event's raw request through today's handler (same id, a new revision kept
+/// beside the old), and schedules new deliveries with the same `webhook-id`.
+///
+/// Targets: with a delivery `state`, the endpoints whose deliveries are in
+/// that state (each superseded by its replay); else the named `endpoint`;
+/// else every configured endpoint whose filters accept the event. Endpoints
+/// no longer configured are skipped and reported.
+public struct ReplayService: Sendable {
+    public let log: any EventLog
+    public let endpoints: [EndpointConfig]
+    /// Needed only for `renormalize`.
+    public let handlers: HandlerSet?
+    public let clock: @Sendable () -> Timestamp
+
+    public init(log: any EventLog, endpoints: [EndpointConfig], handlers: HandlerSet?, clock: @escaping @Sendable () -> Timestamp = SystemClock.now) {
+        self.log = log
+        self.endpoints = endpoints
+        self.handlers = handlers
+        self.clock = clock
+    }
+
+    public struct Options: Sendable {
+        public var renormalize: Bool
+        public var dryRun: Bool
+        public var batchSize: Int
+        public init(renormalize: Bool = false, dryRun: Bool = false, batchSize: Int = 500) {
+            self.renormalize = renormalize
+            self.dryRun = dryRun
+            self.batchSize = max(1, batchSize)
+        }
+    }
+
+    /// Running totals; `total` is the number of events selected.
+    public struct Progress: Sendable, Hashable {
+        public var total: Int
+        public var events = 0
+        public var deliveries = 0
+        public var renormalized = 0
+        public var typeChanges = 0
+        /// Endpoint names targeted but not configured (skipped).
+        public var unknownEndpoints: Set<String> = []
+        /// Events whose handler route no longer exists (re-normalization skipped).
+        public var missingRoutes: Set<String> = []
+    }
+
+    /// Why a replay could not run.
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        case unknownEndpoint(String)
+        case renormalizeWithoutHandlers
+        public var description: String {
+            switch self {
+            case .unknownEndpoint(let name): return "no endpoint named '\(name)' is configured"
+            case .renormalizeWithoutHandlers: return "--renormalize needs the handler files"
+            }
+        }
+    }
+
+    public func run(_ selection: ReplaySelection, options: Options = Options(), progress report: @Sendable (Progress) -> Void = { _ in }) async throws -> Progress {
+        if let endpoint = selection.endpoint, !endpoints.contains(where: { $0.name == endpoint }) { throw Failure.unknownEndpoint(endpoint) }
+        if options.renormalize && handlers == nil { throw Failure.renormalizeWithoutHandlers }
+        var progress = Progress(total: try await log.replayCandidateCount(selection))
+        var cursor: EventID?
+        while true {
+            let batch = try await log.replayCandidates(selection, after: cursor, limit: options.batchSize)
+            guard let last = batch.last else { break }
+            var plans: [ReplayPlan] = []
+            for candidate in batch {
+                var event = candidate.event
+                if options.renormalize, let revised = try await renormalized(event, progress: &progress) {
+                    if revised != event {
+                        if revised.type != event.type { progress.typeChanges += 1 }
+                        if !options.dryRun { _ = try await log.revise(revised, now: clock()) }
+                        progress.renormalized += 1
+                    }
+                    event = revised
+                }
+                let plan = self.plan(for: event, deliveries: candidate.deliveries, selection: selection, progress: &progress)
+                progress.events += 1
+                progress.deliveries += plan.endpoints.count
+                if !plan.endpoints.isEmpty { plans.append(plan) }
+            }
+            if !options.dryRun && !plans.isEmpty { try await log.scheduleReplay(plans, now: clock()) }
+            report(progress)
+            cursor = last.event.id
+            if batch.count < options.batchSize { break }
+        }
+        return progress
+    }
+
+    func plan(for event: Event, deliveries: [DeliveryRecord], selection: ReplaySelection, progress: inout Progress) -> ReplayPlan {
+        var targets: [String] = []
+        var supersedes: [String: Int64] = [:]
+        if let state = selection.state {
+            for delivery in deliveries where SQLiteEventLog.matches(delivery, state) && (selection.endpoint.map { $0 == delivery.endpoint } ?? true) {
+                targets.append(delivery.endpoint)
+                supersedes[delivery.endpoint] = delivery.id
+            }
+        } else if let endpoint = selection.endpoint {
+            targets = [endpoint]
+        } else {
+            targets = endpoints.filter { $0.accepts(event) }.map(\.name)
+        }
+        let configured = Set(endpoints.map(\.name))
+        for name in targets where !configured.contains(name) { progress.unknownEndpoints.insert(name) }
+        let kept = Array(Set(targets.filter(configured.contains))).sorted()
+        return ReplayPlan(eventID: event.id, endpoints: kept, supersedes: supersedes.filter { kept.contains($0.key) })
+    }
+
+    /// The event as today's handler reads its stored raw request, or nil when
+    /// the route is gone. Verification is carried over, never re-checked.
+    func renormalized(_ event: Event, progress: inout Progress) async throws -> Event? {
+        guard let handlers, let route = handlers.route(provider: event.data.provider, name: event.data.route),
+              let stored = try await log.event(id: event.id)
+        else {
+            progress.missingRoutes.insert("\(event.data.provider)/\(event.data.route)")
+            return nil
+        }
+        let parameters = route.pattern.match(stored.raw.path) ?? [:]
+        do {
+            var revised = try Normalizer().renormalize(
+                route: route, raw: stored.raw, pathParameters: parameters, eventID: event.id, verification: event.data.verification, now: event.timestamp
+            ).event
+            revised.data.verified = event.data.verified
+            return revised
+        } catch {
+            progress.missingRoutes.insert("\(event.data.provider)/\(event.data.route) (\(error.code))")
+            return nil
+        }
+    }
+}
