@@ -86,7 +86,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            resources: [.copy("Admin/admin-openapi.yaml")]
         ),
         .target(
             name: "CallbridgeCLI",
@@ -147,6 +148,7 @@ let package = Package(
                 "CallbridgeTransport",
                 "CallbridgeTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(

@@ -21,7 +21,9 @@ public enum CallbridgeApplication {
         let ingest = IngestService(handlers: handlers, log: log, endpoints: config.endpoints, maxBodyBytes: config.maxBodyBytes, clock: clock,
                                    deliveriesCommitted: deliveriesCommitted, confirmer: confirmer)
         return Application(
-            responder: CallbridgeResponder(ingest: ingest),
+            responder: CallbridgeResponder(
+                ingest: ingest, admin: AdminAPI(token: config.adminToken, log: log, endpoints: config.endpoints, handlers: handlers, clock: clock)
+            ),
             configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: "Callbridge"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.listen.port) },
             logger: logger
