@@ -88,7 +88,11 @@ struct ServeCommand: AsyncParsableCommand {
             onServerRunning: { port in startedLogger.info("listening", metadata: ["port": "\(port)"]) }
         )
         // Services stop in reverse order: the listener first, then the dispatcher.
-        let group = ServiceGroup(services: [dispatcher, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any Service] = [dispatcher, app]
+        if let days = config.retentionDays {
+            services.insert(RetentionService(log: log, days: days, logger: logger), at: 0)
+        }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         await transport.shutdown()
         logger.info("stopped")

@@ -13,7 +13,7 @@ import CallbridgeModel
 /// - Concurrent appends may share a transaction (group commit); a failure of
 ///   one record never discards another record's write.
 /// - Reads are safe while another process appends.
-public protocol EventLog: DeliveryLog, ReplayLog {
+public protocol EventLog: DeliveryLog, ReplayLog, RetentionLog {
     func append(_ record: IngestRecord) async throws -> AppendOutcome
     func event(id: EventID) async throws -> StoredEvent?
     /// Events newest first, filtered by `query`.

@@ -74,4 +74,19 @@ import Testing
         #expect(unknown.status != 0)
         #expect(unknown.output.contains("no endpoint named 'payments'"))
     }
+
+    @Test func pruneNeedsARetentionAndDryRunCounts() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "storage: {sqlite: ./data/callbridge.sqlite}\n".write(toFile: dir + "/callbridge.yaml", atomically: true, encoding: .utf8)
+        let unset = try runCallbridge(["prune", "--dry-run"], directory: dir)
+        #expect(unset.status != 0)
+        #expect(unset.output.contains("retention.days"))
+        try "storage: {sqlite: ./data/callbridge.sqlite}\nretention: {days: 30}\n".write(toFile: dir + "/callbridge.yaml", atomically: true, encoding: .utf8)
+        let pruned = try runCallbridge(["prune"], directory: dir)
+        #expect(pruned.status == 0, "\(pruned.output)")
+        #expect(pruned.output.hasPrefix("deleted 0 event(s)"))
+        let dry = try runCallbridge(["prune", "--dry-run"], directory: dir)
+        #expect(dry.output.hasPrefix("would delete 0 event(s)"))
+    }
 }

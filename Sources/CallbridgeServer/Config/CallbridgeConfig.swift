@@ -16,6 +16,8 @@ public struct CallbridgeConfig: Sendable {
     public var adminToken: String?
     public var maxBodyBytes: Int
     public var dispatch: DispatchSettings
+    /// Events older than this many days, with nothing left to deliver, are deleted; nil keeps everything.
+    public var retentionDays: Int?
 
     /// Dispatcher tunables that are not per endpoint (`dispatch:`).
     public struct DispatchSettings: Sendable, Hashable {
@@ -147,6 +149,7 @@ public struct CallbridgeConfig: Sendable {
         }
         if let retention = try root.optional("retention") {
             try retention.rejectUnknownKeys(["days"])
+            if let days = try retention.optional("days") { config.retentionDays = try days.int(in: 1...36_500) }
         }
         return config
     }
