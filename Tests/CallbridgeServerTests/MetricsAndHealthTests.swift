@@ -1,3 +1,4 @@
+import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeServer
 import CallbridgeStore
@@ -92,6 +93,20 @@ import Testing
             let body = try JSONParser().parse(Array(buffer: response.body))
             #expect(body["status"] == .string("not_ready"))
             #expect(String(decoding: Array(buffer: response.body), as: UTF8.self).contains("\"check\":\"log\""))
+        }
+    }
+
+    @Test func readyzIs503NamingTheHandlersWhenNoRouteIsLoaded() async throws {
+        let server = try TestServer()
+        defer { server.directory.cleanUp() }
+        let log = try SQLiteEventLog(path: server.databasePath)
+        let app = CallbridgeApplication.make(config: server.config, handlers: try HandlerSet(providers: []), log: log, logger: server.logs.logger())
+        try await app.test(.live) { client in
+            let response = try await client.get("/readyz")
+            #expect(response.status == .serviceUnavailable)
+            let text = String(decoding: Array(buffer: response.body), as: UTF8.self)
+            #expect(text.contains("\"check\":\"handlers\""))
+            #expect(!text.contains("\"check\":\"log\""))
         }
     }
 }
