@@ -142,7 +142,8 @@ public struct IngestService: Sendable {
                         metadata: ["event_id": "\(storedID)", "type": "\(event.type.rawValue)", "deliveries": "\(duplicate ? 0 : targets.count)"])
             if !duplicate, !event.data.verified, let spec = route.confirmation, let confirmer {
                 // After the commit, off the request: the browser does not wait.
-                Task { await confirmer.confirm(event, route: route, spec: spec) }
+                let requestID = logger[metadataKey: "request_id"]?.description
+                Task { await confirmer.confirm(event, route: route, spec: spec, requestID: requestID) }
             }
             if route.channel == .redirect, let landing = route.landing {
                 return JSONResponse.seeOther(landing.render(orderID: event.data.orderID, outcome: event.type.outcome, eventID: storedID))
