@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Tests only: real HTTP sinks for CallbridgeTransportTests (already in
         // the graph through hummingbird, which requires the same version).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -70,6 +72,7 @@ let package = Package(
                 "CallbridgeStore",
                 "CallbridgeTransport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -84,6 +87,7 @@ let package = Package(
                 "CallbridgeTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -96,6 +100,9 @@ let package = Package(
                 "CallbridgeCrypto",
                 "CallbridgeDispatch",
                 "CallbridgeTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -137,7 +144,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CallbridgeDispatchTests",
-            dependencies: ["CallbridgeDispatch", "CallbridgeTransport", "CallbridgeTestSupport"]
+            dependencies: [
+                "CallbridgeDispatch", "CallbridgeTransport", "CallbridgeTestSupport",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .testTarget(
             name: "CallbridgeServerTests",
@@ -149,6 +159,7 @@ let package = Package(
                 "CallbridgeTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

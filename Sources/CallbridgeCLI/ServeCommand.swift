@@ -6,6 +6,8 @@ import CallbridgeServer
 import CallbridgeTransport
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
@@ -28,10 +30,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "Log format: text (human-readable, standard error) or json (one object per line, standard output).")
+    var logFormat: LogFormat = .text
+
+    /// How `serve` writes its log lines.
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
     func run() async throws {
         var config = try options.load()
         if let port { config.listen.port = port }
-        var logger = Logger(label: "callbridge")
+        var logger: Logger
+        switch logFormat {
+        case .text: logger = Logger(label: "callbridge")
+        case .json: logger = Logger(label: "callbridge") { JSONLogHandler(label: $0) }
+        }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
 
         let handlers: HandlerSet
@@ -57,6 +71,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError("cannot start the HTTP client: \(error)")
         }
         let owner = ServeCommand.leaseOwner()
+        let metrics = CallbridgeMetrics()
+        // The process's one registry also receives anything recorded through
+        // swift-metrics (libraries); bootstrapped here, in the executable only.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
         let dispatcher: Dispatcher
         do {
             dispatcher = try Dispatcher(
@@ -67,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
                     breakerThreshold: config.dispatch.breakerFailures, breakerCooldown: config.dispatch.breakerCooldown,
                     userAgent: "Callbridge/\(CallbridgeVersion.current)", leaseMargin: config.dispatch.leaseMargin
                 ),
-                logger: logger, clock: SystemClock.now
+                logger: logger, clock: SystemClock.now, metrics: metrics.delivery
             )
         } catch {
             throw CLIError("\(error)")
@@ -82,7 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let startedLogger = logger
         let app = CallbridgeApplication.make(
-            config: config, handlers: handlers, log: log, logger: logger,
+            config: config, handlers: handlers, log: log, logger: logger, metrics: metrics,
             deliveriesCommitted: { dispatcher.wake() },
             transport: transport,
             onServerRunning: { port in startedLogger.info("listening", metadata: ["port": "\(port)"]) }

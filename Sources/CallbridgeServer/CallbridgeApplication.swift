@@ -8,8 +8,11 @@ import Logging
 /// Assembles the Hummingbird application from validated parts: the loaded
 /// handler routes, the open event log and the endpoint list.
 public enum CallbridgeApplication {
+    /// - Parameter metrics: served on `/metrics`; pass the same value's
+    ///   `delivery` to the dispatcher so its attempts show up there too.
     public static func make(
         config: CallbridgeConfig, handlers: HandlerSet, log: any EventLog, logger: Logger,
+        metrics: CallbridgeMetrics = CallbridgeMetrics(),
         clock: @escaping @Sendable () -> Timestamp = SystemClock.now,
         deliveriesCommitted: @escaping @Sendable () -> Void = {},
         transport: (any Transport)? = nil,
@@ -19,10 +22,11 @@ public enum CallbridgeApplication {
             ReturnConfirmer(transport: $0, log: log, endpoints: config.endpoints, logger: logger, deliveriesCommitted: deliveriesCommitted)
         }
         let ingest = IngestService(handlers: handlers, log: log, endpoints: config.endpoints, maxBodyBytes: config.maxBodyBytes, clock: clock,
-                                   deliveriesCommitted: deliveriesCommitted, confirmer: confirmer)
+                                   deliveriesCommitted: deliveriesCommitted, confirmer: confirmer, metrics: metrics.ingest)
         return Application(
             responder: CallbridgeResponder(
-                ingest: ingest, admin: AdminAPI(token: config.adminToken, log: log, endpoints: config.endpoints, handlers: handlers, clock: clock)
+                ingest: ingest, metrics: metrics,
+                admin: AdminAPI(token: config.adminToken, log: log, endpoints: config.endpoints, handlers: handlers, clock: clock)
             ),
             configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: "Callbridge"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.listen.port) },

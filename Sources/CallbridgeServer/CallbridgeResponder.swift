@@ -1,16 +1,26 @@
 import CallbridgeModel
 import Hummingbird
+import Logging
+import NIOCore
 
-/// The server's single entry point: health probes, the admin API under
-/// `/admin/v1`, then provider routes.
-/// Everything answers JSON; unknown paths get a JSON 404 from the ingest side.
+/// The server's single entry point: health probes and metrics, the admin
+/// API under `/admin/v1`, then provider routes. Everything but `/metrics`
+/// answers JSON; unknown paths get a JSON 404 from the ingest side.
+///
+/// - `GET /healthz`: 200 while the process serves requests.
+/// - `GET /readyz`: 200 when the log accepts writes and handler routes are
+///   loaded; otherwise 503 naming each problem.
+/// - `GET /metrics`: Prometheus text exposition of `metrics`, with the queue
+///   gauges refreshed from the log first.
 public struct CallbridgeResponder: HTTPResponder {
     public typealias Context = CallbridgeRequestContext
     public let ingest: IngestService
+    public let metrics: CallbridgeMetrics
     public let admin: AdminAPI?
 
-    public init(ingest: IngestService, admin: AdminAPI? = nil) {
+    public init(ingest: IngestService, metrics: CallbridgeMetrics, admin: AdminAPI? = nil) {
         self.ingest = ingest
+        self.metrics = metrics
         self.admin = admin
     }
 
@@ -19,15 +29,48 @@ public struct CallbridgeResponder: HTTPResponder {
         case "/healthz":
             return JSONResponse.make(status: 200, .object([("status", .string("ok"))]))
         case "/readyz":
-            return JSONResponse.make(status: 200, .object([
-                ("status", .string("ready")),
-                ("routes", .number(String(ingest.handlers.routes.count))),
-            ]))
+            return await readiness()
+        case "/metrics" where request.method == .get:
+            return await scrape(logger: context.logger)
         case let path where path == AdminAPI.prefix || path.hasPrefix(AdminAPI.prefix + "/"):
             guard let admin else { return JSONResponse.error(status: 404, code: "not_found", detail: "the admin API is not mounted") }
             return await admin.handle(request)
         default:
             return await ingest.handle(request, context: context)
         }
+    }
+
+    /// Ready means: a write transaction can be started on the log, and at
+    /// least one handler route is loaded.
+    func readiness() async -> Response {
+        var problems: [JSONValue] = []
+        if let failure = await ingest.log.writeProbeFailure() {
+            problems.append(.object([("check", .string("log")), ("detail", .string(failure))]))
+        }
+        let routes = ingest.handlers.routes.count
+        if routes == 0 {
+            problems.append(.object([("check", .string("handlers")), ("detail", .string("no handler routes are loaded"))]))
+        }
+        guard problems.isEmpty else {
+            return JSONResponse.make(status: 503, .object([("status", .string("not_ready")), ("problems", .array(problems))]))
+        }
+        return JSONResponse.make(status: 200, .object([
+            ("status", .string("ready")),
+            ("log", .string("writable")),
+            ("routes", .number(String(routes))),
+        ]))
+    }
+
+    func scrape(logger: Logger) async -> Response {
+        let now = ingest.clock()
+        do {
+            metrics.refreshQueueGauges(try await ingest.log.endpointStatistics(now: now), now: now)
+        } catch {
+            // Counters are still worth serving; the queue gauges keep their last values.
+            logger.error("cannot read delivery statistics for /metrics", metadata: ["error": "\(error)"])
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
     }
 }

@@ -24,6 +24,9 @@ public protocol EventLog: DeliveryLog, ReplayLog, RetentionLog {
     /// none for this event yet, in one transaction. False if the event is
     /// unknown or already verified.
     func confirm(_ event: Event, addingDeliveriesTo endpoints: [String]) async throws -> Bool
+    /// Whether a write transaction can be started right now (readiness
+    /// probes). Writes nothing; nil when writable, otherwise why not.
+    func writeProbeFailure() async -> String?
 }
 
 /// What ingest hands to the log: the normalized event, the raw request it came

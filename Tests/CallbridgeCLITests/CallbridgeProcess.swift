@@ -49,12 +49,12 @@ final class ServeProcess {
     let outputPath: String
     private(set) var port = 0
 
-    init(config: String, directory: String, environment: [String: String] = providerSecrets) throws {
+    init(config: String, directory: String, environment: [String: String] = providerSecrets, arguments: [String] = []) throws {
         outputPath = directory + "/serve.log"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.executableURL = URL(fileURLWithPath: callbridgeBinary)
-        process.arguments = ["serve", "--config", config]
+        process.arguments = ["serve", "--config", config] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
@@ -64,11 +64,12 @@ final class ServeProcess {
 
     var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
-    /// Waits (at most 20 s) for the server to log its listening port.
+    /// Waits (at most 20 s) for the server to log its listening port
+    /// (`port=N` in text logs, `"port":"N"` in JSON logs).
     func waitUntilListening() async throws {
         for _ in 0..<200 {
-            if let line = output.split(separator: "\n").first(where: { $0.contains("listening") && $0.contains("port=") }),
-               let range = line.range(of: "port="),
+            if let line = output.split(separator: "\n").first(where: { $0.contains("listening") && ($0.contains("port=") || $0.contains("\"port\":\"")) }),
+               let range = line.range(of: "port=") ?? line.range(of: "\"port\":\""),
                let port = Int(line[range.upperBound...].prefix(while: \.isNumber)) {
                 self.port = port
                 return

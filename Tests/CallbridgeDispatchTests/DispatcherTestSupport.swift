@@ -53,14 +53,15 @@ struct DispatchHarness {
         return ids
     }
 
-    func dispatcher(_ endpoints: [EndpointConfig], grace: Duration = .seconds(5), breakerThreshold: Int = 50) throws -> Dispatcher {
+    func dispatcher(_ endpoints: [EndpointConfig], grace: Duration = .seconds(5), breakerThreshold: Int = 50,
+                    metrics: DeliveryMetrics = DeliveryMetrics()) throws -> Dispatcher {
         var logger = Logger(label: "dispatch-test")
         logger.logLevel = .warning
         return try Dispatcher(
             log: log, transport: transport, endpoints: endpoints,
             configuration: .init(owner: "test-\(UUID().uuidString.prefix(8))", pollInterval: .milliseconds(50), shutdownGrace: grace,
                                  breakerThreshold: breakerThreshold, breakerCooldown: .seconds(30)),
-            logger: logger, clock: { Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)) }
+            logger: logger, clock: { Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)) }, metrics: metrics
         )
     }
 

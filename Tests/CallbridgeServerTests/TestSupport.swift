@@ -87,10 +87,14 @@ struct TestServer {
         handlers = try HandlerDirectoryLoader(directory: config.handlersDirectory, secrets: secrets).load()
     }
 
-    /// Runs `body` against the live server, then closes the log.
-    func run<T: Sendable>(_ body: @Sendable (any TestClientProtocol, SQLiteEventLog) async throws -> T) async throws -> T {
-        let log = try SQLiteEventLog(path: databasePath)
-        let app = CallbridgeApplication.make(config: config, handlers: handlers, log: log, logger: logs.logger())
+    /// Runs `body` against the live server, then closes the log. `logger`
+    /// replaces the capturing one; `readOnlyLog` opens the log read-only
+    /// (after creating it), as a log that refuses writes.
+    func run<T: Sendable>(logger: Logger? = nil, readOnlyLog: Bool = false,
+                          _ body: @Sendable (any TestClientProtocol, SQLiteEventLog) async throws -> T) async throws -> T {
+        let created = try SQLiteEventLog(path: databasePath)
+        let log = readOnlyLog ? try SQLiteEventLog.openReadOnly(path: databasePath) : created
+        let app = CallbridgeApplication.make(config: config, handlers: handlers, log: log, logger: logger ?? logs.logger())
         return try await app.test(.live) { client in try await body(client, log) }
     }
 }

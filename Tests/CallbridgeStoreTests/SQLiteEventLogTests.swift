@@ -379,7 +379,7 @@ struct SQLiteEventLogTests {
         // An empty file is a valid, empty SQLite database.
         #expect(FileManager.default.createFile(atPath: path, contents: Data()))
 
-        #expect(throws: SQLiteEventLogError.schemaNotMigrated(path: path, missing: ["v1", "v2"])) {
+        #expect(throws: SQLiteEventLogError.schemaNotMigrated(path: path, missing: SQLiteSchema.migrator.migrations)) {
             try SQLiteEventLog.openReadOnly(path: path)
         }
     }

@@ -63,6 +63,8 @@ public actor Dispatcher: Service {
     let configuration: Configuration
     let logger: Logger
     let clock: @Sendable () -> Timestamp
+    /// Attempt counters and latency, in the registry the caller passed.
+    let metrics: DeliveryMetrics
     let doorbell = Doorbell()
     private let stopping = Mutex(false)
     private var inFlight: [String: Int] = [:]
@@ -73,9 +75,10 @@ public actor Dispatcher: Service {
     private var disabledReadAt: ContinuousClock.Instant?
     private let leaseDuration: ConfigDuration
 
+    /// - Parameter metrics: where attempts are counted; the default registers in a private registry nobody reads.
     /// - Throws: `DispatcherError.invalidSecret` when an endpoint secret is not `whsec_` base64.
     public init(log: any EventLog, transport: any Transport, endpoints: [EndpointConfig], configuration: Configuration,
-                logger: Logger, clock: @escaping @Sendable () -> Timestamp) throws(DispatcherError) {
+                logger: Logger, clock: @escaping @Sendable () -> Timestamp, metrics: DeliveryMetrics = DeliveryMetrics()) throws(DispatcherError) {
         var targets: [String: Target] = [:]
         for endpoint in endpoints {
             guard let signer = WebhookSigner(secrets: endpoint.secrets) else { throw .invalidSecret(endpoint: endpoint.name) }
@@ -87,6 +90,7 @@ public actor Dispatcher: Service {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        self.metrics = metrics
         // A lease must outlive the attempt it covers, with room for recording it.
         let longest = endpoints.map(\.timeout.milliseconds).max() ?? 15_000
         self.leaseDuration = ConfigDuration(milliseconds: longest + configuration.leaseMargin.milliseconds)
@@ -267,6 +271,7 @@ public actor Dispatcher: Service {
             number: number, startedAt: started, durationMilliseconds: now.millisecondsSinceEpoch - started.millisecondsSinceEpoch,
             statusCode: result.statusCode, error: result.errorDescription, responseSnippet: snippet
         )
+        metrics.recordAttempt(endpoint: endpoint.name, result: result, durationMilliseconds: record.durationMilliseconds)
         do {
             let held = try await log.complete(lease, attempt: record, resolution: decision.resolution, now: now)
             if !held { logger.warning("lease was lost before the attempt was recorded", metadata: ["delivery": "\(lease.id)"]) }

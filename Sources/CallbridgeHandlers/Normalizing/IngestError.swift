@@ -5,11 +5,14 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
     public var status: Int
     public var code: String
     public var detail: String
+    /// Why verification failed (`VerificationFailure.rawValue`), for metrics; nil for other errors.
+    public var verificationReason: String?
 
-    public init(status: Int, code: String, detail: String) {
+    public init(status: Int, code: String, detail: String, verificationReason: String? = nil) {
         self.status = status
         self.code = code
         self.detail = detail
+        self.verificationReason = verificationReason
     }
 
     public static func malformedBody(_ detail: String) -> IngestError {
@@ -23,9 +26,9 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public static func verificationFailed(_ failure: VerificationFailure) -> IngestError {
         if failure == .secretNotConfigured {
-            return IngestError(status: 503, code: "route_not_configured", detail: failure.detail)
+            return IngestError(status: 503, code: "route_not_configured", detail: failure.detail, verificationReason: failure.rawValue)
         }
-        return IngestError(status: 401, code: "verification_failed", detail: failure.detail)
+        return IngestError(status: 401, code: "verification_failed", detail: failure.detail, verificationReason: failure.rawValue)
     }
 
     public static func routeNotFound(_ path: String) -> IngestError {

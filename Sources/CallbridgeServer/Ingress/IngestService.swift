@@ -18,6 +18,8 @@ public struct IngestService: Sendable {
     public let maxBodyBytes: Int
     public let clock: @Sendable () -> Timestamp
     public let counters: IngestCounters
+    /// Requests, verification failures and events, for `/metrics`.
+    public let metrics: IngestMetrics
     /// Called after a commit that created deliveries (wakes the dispatcher).
     public let deliveriesCommitted: @Sendable () -> Void
     /// Confirms unsigned returns of routes with a `confirm:` block; nil disables it.
@@ -26,7 +28,9 @@ public struct IngestService: Sendable {
 
     public init(handlers: HandlerSet, log: any EventLog, endpoints: [EndpointConfig], maxBodyBytes: Int,
                 clock: @escaping @Sendable () -> Timestamp = SystemClock.now, counters: IngestCounters = IngestCounters(),
-                deliveriesCommitted: @escaping @Sendable () -> Void = {}, confirmer: ReturnConfirmer? = nil) {
+                deliveriesCommitted: @escaping @Sendable () -> Void = {}, confirmer: ReturnConfirmer? = nil,
+                metrics: IngestMetrics = IngestMetrics()) {
+        self.metrics = metrics
         self.deliveriesCommitted = deliveriesCommitted
         self.confirmer = confirmer
         self.handlers = handlers
@@ -37,23 +41,41 @@ public struct IngestService: Sendable {
         self.counters = counters
     }
 
+    /// Answers one provider request and counts it in `callbridge_requests_total`.
     public func handle(_ request: Request, context: CallbridgeRequestContext) async -> Response {
         let path = request.uri.path
         let method = request.method.rawValue
-        var logger = context.logger
-        let route: Route
-        let pathParameters: [String: String]
         switch handlers.match(method: method, path: path) {
         case .notFound:
+            metrics.recordRequest(provider: IngestMetrics.unmatched, route: IngestMetrics.unmatched, status: 404)
             return JSONResponse.error(.routeNotFound(path))
         case .methodNotAllowed(let allowed):
             var headers = HTTPFields()
             headers[.allow] = allowed.joined(separator: ", ")
+            metrics.recordRequest(provider: IngestMetrics.unmatched, route: IngestMetrics.unmatched, status: 405)
             return JSONResponse.error(.methodNotAllowed(method, allowed: allowed), headers: headers)
-        case .route(let matched, let parameters):
-            route = matched
-            pathParameters = parameters
+        case .route(let route, let pathParameters):
+            let response = await handle(request, route: route, pathParameters: pathParameters, context: context)
+            metrics.recordRequest(provider: route.provider, route: route.name, status: Int(response.status.code))
+            return response
         }
+    }
+
+    /// The request's logger with Hummingbird's `hb.request.id` exposed as
+    /// `request_id`, the key every ingest log line carries.
+    static func requestLogger(_ base: Logger) -> Logger {
+        var logger = base
+        if let id = logger[metadataKey: "hb.request.id"] {
+            logger[metadataKey: "request_id"] = id
+            logger[metadataKey: "hb.request.id"] = nil
+        }
+        return logger
+    }
+
+    private func handle(_ request: Request, route: Route, pathParameters: [String: String], context: CallbridgeRequestContext) async -> Response {
+        let path = request.uri.path
+        let method = request.method.rawValue
+        var logger = Self.requestLogger(context.logger)
         logger[metadataKey: "route"] = "\(route.qualifiedName)"
 
         // Refuse oversized bodies before reading them when the length is declared,
@@ -85,6 +107,9 @@ public struct IngestService: Sendable {
             decision = try normalizer.normalize(route: route, raw: raw, pathParameters: pathParameters, eventID: eventID, now: now)
         } catch {
             counters.record(error.status == 401 || error.status == 503 ? .verificationFailed : .rejected)
+            if let reason = error.verificationReason {
+                metrics.recordVerificationFailure(provider: route.provider, route: route.name, reason: reason)
+            }
             // The detail can echo request text (a content type, a path): masked like everything logged.
             logger.notice("request refused", metadata: [
                 "status": "\(error.status)", "reason": "\(error.code)", "detail": "\(CardDataMasker().maskText(error.detail))",
@@ -95,6 +120,7 @@ public struct IngestService: Sendable {
         switch decision {
         case .rejectReturn(let failure, let landingURL):
             counters.record(.returnRejected)
+            metrics.recordVerificationFailure(provider: route.provider, route: route.name, reason: failure.rawValue)
             logger.warning("browser return failed verification; no event recorded", metadata: ["reason": "\(failure.rawValue)"])
             return JSONResponse.seeOther(landingURL)
 
@@ -113,12 +139,14 @@ public struct IngestService: Sendable {
             let duplicate: Bool
             if case .duplicate = outcome { duplicate = true } else { duplicate = false }
             counters.record(duplicate ? .duplicate : .accepted)
+            if !duplicate { metrics.recordEvent(provider: event.data.provider, type: event.type.rawValue) }
             if !duplicate && !targets.isEmpty { deliveriesCommitted() }
             logger.info(duplicate ? "duplicate ignored" : "event recorded",
                         metadata: ["event_id": "\(storedID)", "type": "\(event.type.rawValue)", "deliveries": "\(duplicate ? 0 : targets.count)"])
             if !duplicate, !event.data.verified, let spec = route.confirmation, let confirmer {
                 // After the commit, off the request: the browser does not wait.
-                Task { await confirmer.confirm(event, route: route, spec: spec) }
+                let requestID = logger[metadataKey: "request_id"]?.description
+                Task { await confirmer.confirm(event, route: route, spec: spec, requestID: requestID) }
             }
             if route.channel == .redirect, let landing = route.landing {
                 return JSONResponse.seeOther(landing.render(orderID: event.data.orderID, outcome: event.type.outcome, eventID: storedID))
@@ -131,7 +159,8 @@ public struct IngestService: Sendable {
     }
 }
 
-/// Counts ingest outcomes for logs, tests and (later) metrics. Thread-safe.
+/// Counts ingest outcomes for logs and tests (the Prometheus side is
+/// `IngestMetrics`). Thread-safe.
 public final class IngestCounters: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         case accepted, duplicate, rejected, verificationFailed, returnRejected, bodyTooLarge, storageFailed

@@ -33,8 +33,9 @@ public struct ReturnConfirmer: Sendable {
         case failed(String)
     }
 
+    /// - Parameter requestID: the ingest request's id, carried into these log lines as `request_id`.
     @discardableResult
-    public func confirm(_ event: Event, route: Route, spec: ConfirmationSpec) async -> Outcome {
+    public func confirm(_ event: Event, route: Route, spec: ConfirmationSpec, requestID: String? = nil) async -> Outcome {
         guard let orderID = event.data.orderID else { return .failed("the return has no order id") }
         let request = TransportRequest(
             url: spec.url(orderID: orderID), method: "GET", headers: spec.headers.map { ($0.key, $0.value) } + [("accept", "application/json")],
@@ -42,6 +43,7 @@ public struct ReturnConfirmer: Sendable {
             maxResponseBytes: 1 << 20
         )
         var metadata: Logger.Metadata = ["event_id": "\(event.id)", "route": "\(route.qualifiedName)"]
+        if let requestID { metadata["request_id"] = "\(requestID)" }
         let answer: JSONValue
         do {
             let response = try await transport.send(request)

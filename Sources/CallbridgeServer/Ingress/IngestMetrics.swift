@@ -1,0 +1,49 @@
+import Prometheus
+
+/// The ingress side's Prometheus metrics, registered in a registry the caller
+/// owns (never a global one):
+///
+/// - `callbridge_requests_total{provider, route, status}`: every request
+///   answered by the provider-facing side; `provider` and `route` are `none`
+///   when no handler route matched (404, 405).
+/// - `callbridge_verification_failures_total{provider, route, reason}`:
+///   `reason` is a `VerificationFailure` (`bad_credentials`, `bad_signature`, …).
+/// - `callbridge_events_total{provider, type}`: events recorded (duplicates excluded).
+public final class IngestMetrics: Sendable {
+    /// Where the metrics are registered.
+    public let registry: PrometheusCollectorRegistry
+
+    /// The `provider`/`route` label value of requests that matched no route.
+    public static let unmatched = "none"
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+    }
+
+    /// Counts one answered request.
+    public func recordRequest(provider: String, route: String, status: Int) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "requests", unitName: "total",
+                                             helpText: "Provider requests answered, by provider, route and HTTP status code."),
+            labels: [("provider", provider), ("route", route), ("status", String(status))]
+        ).increment()
+    }
+
+    /// Counts one request (or browser return) that failed verification.
+    public func recordVerificationFailure(provider: String, route: String, reason: String) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "verification_failures", unitName: "total",
+                                             helpText: "Requests that failed verification, by provider, route and reason."),
+            labels: [("provider", provider), ("route", route), ("reason", reason)]
+        ).increment()
+    }
+
+    /// Counts one event committed to the log.
+    public func recordEvent(provider: String, type: String) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "events", unitName: "total",
+                                             helpText: "Events recorded in the log, by provider and event type (duplicates excluded)."),
+            labels: [("provider", provider), ("type", type)]
+        ).increment()
+    }
+}
