@@ -30,8 +30,14 @@ struct ConfigOption: ParsableArguments {
     /// - Parameter requireSecrets: false for commands that only read the log or
     ///   switch endpoints, which never use a secret.
     func load(requireSecrets: Bool = true) throws -> CallbridgeConfig {
+        try ConfigOption.load(path: config, requireSecrets: requireSecrets)
+    }
+
+    /// Loads a config file by path. (A `ConfigOption` cannot be built by hand:
+    /// ArgumentParser's property wrappers only work on parsed values.)
+    static func load(path: String, requireSecrets: Bool = true) throws -> CallbridgeConfig {
         do {
-            return try CallbridgeConfig.load(path: config, secrets: SecretSource(environment: ProcessEnvironment.variables), requireSecrets: requireSecrets)
+            return try CallbridgeConfig.load(path: path, secrets: SecretSource(environment: ProcessEnvironment.variables), requireSecrets: requireSecrets)
         } catch {
             throw CLIError("invalid configuration: \(error)")
         }

@@ -22,7 +22,7 @@ struct HandlersCommand: AsyncParsableCommand {
         func run() async throws {
             var directory = handlers ?? "./handlers"
             if handlers == nil, let config {
-                directory = try ConfigOption(config: config).load().handlersDirectory
+                directory = try ConfigOption.load(path: config, requireSecrets: false).handlersDirectory
             }
             let set: HandlerSet
             do {

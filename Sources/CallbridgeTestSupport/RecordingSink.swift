@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// A real HTTP server on a loopback port that records every request (GET and
@@ -37,6 +38,8 @@ public final class RecordingSink: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Set when the sink is shutting down: hanging replies end at once.
+    private let stopping = Mutex(false)
     public let defaultResponse: Reply
 
     public init(defaultResponse: Reply = .status(200, body: #"{"ok":true}"#)) {
@@ -84,31 +87,46 @@ public final class RecordingSink: Sendable {
                 for (name, value) in headers { if let n = HTTPField.Name(name) { fields[n] = value } }
                 return Response(status: .init(code: code), headers: fields, body: .init(byteBuffer: ByteBuffer(string: text)))
             case .hang(let duration):
-                try? await Task.sleep(for: duration)
-                return Response(status: .ok)
+                // Hangs in small steps so that a stopping sink answers at once and
+                // shuts down cleanly instead of being torn down mid-response.
+                let deadline = ContinuousClock.now + duration
+                while ContinuousClock.now < deadline && !sink.stopping.withLock({ $0 }) {
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                return Response(status: sink.stopping.withLock({ $0 }) ? .serviceUnavailable : .ok)
             }
         }
         router.post("**", use: respond)
         router.get("**", use: respond)
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "sink")
-        // Shutdown by cancellation logs "Waiting on child channel" at error level.
         logger.logLevel = .critical
+        stopping.withLock { $0 = false }
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "sink"),
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? port) },
             logger: logger
         )
+        // Stopped by a graceful shutdown, never by cancelling the server under
+        // in-flight responses (NIO traps on a response writer dropped unfinished).
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
-                try await app.run()
+                try await services.run()
                 return nil
             }
             var iterator = portStream.makeAsyncIterator()
             guard let actualPort = await iterator.next() else { throw CancellationError() }
-            let result = try await body(actualPort)
-            group.cancelAll()
-            return result
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await body(actualPort))
+            } catch {
+                result = .failure(error)
+            }
+            stopping.withLock { $0 = true }
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+            return try result.get()
         }
     }
 }

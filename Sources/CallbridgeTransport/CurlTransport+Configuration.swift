@@ -19,6 +19,8 @@ extension CurlTransport {
         public var userAgent: String
         /// CA bundle (PEM) to verify servers with instead of the system's.
         public var caBundlePath: String?
+        /// The OS name of the curl thread (at most 15 bytes), for `ps`/`top` and tests.
+        public var threadName: String
 
         /// The default `User-Agent`.
         public static let defaultUserAgent = "Callbridge/0.1.0"
@@ -31,8 +33,10 @@ extension CurlTransport {
             maxTotalConnections: Int = 0,
             maxIdleHandles: Int = 64,
             userAgent: String = Configuration.defaultUserAgent,
-            caBundlePath: String? = nil
+            caBundlePath: String? = nil,
+            threadName: String = CurlTransport.threadName
         ) {
+            self.threadName = threadName
             self.maxConnections = maxConnections
             self.maxHostConnections = maxHostConnections
             self.maxTotalConnections = maxTotalConnections
@@ -48,6 +52,9 @@ extension CurlTransport {
                 ("maxTotalConnections", maxTotalConnections), ("maxIdleHandles", maxIdleHandles),
             ] where value < 0 {
                 throw .invalidRequest("configuration \(name) must not be negative (got \(value))")
+            }
+            guard !threadName.isEmpty, threadName.utf8.count <= 15 else {
+                throw .invalidRequest("configuration threadName must be 1 to 15 bytes (got \(threadName.utf8.count))")
             }
             guard !userAgent.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
                 throw .invalidRequest("configuration userAgent contains control characters")

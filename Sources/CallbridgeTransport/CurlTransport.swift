@@ -26,7 +26,7 @@ import Foundation
 public final class CurlTransport: Transport {
     /// The settings this transport was created with.
     public let configuration: Configuration
-    /// The OS name of the curl thread (at most 15 bytes, Linux's limit).
+    /// The default OS name of the curl thread (at most 15 bytes, Linux's limit).
     public static let threadName = "callbridge-curl"
     private let loop: CurlMultiLoop
 
@@ -41,7 +41,7 @@ public final class CurlTransport: Transport {
         thread.start()
         // Set after `start()`: swift-corelibs-foundation only passes the name
         // to the OS (pthread_setname_np) once the pthread exists.
-        thread.name = CurlTransport.threadName
+        thread.name = configuration.threadName
     }
 
     deinit {

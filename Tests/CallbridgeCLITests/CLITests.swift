@@ -56,6 +56,15 @@ import Testing
         #expect(result.output.contains("ok: 5 route(s) in 3 handler file(s)"))
     }
 
+    @Test func handlersCheckFindsTheFolderThroughTheConfig() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "handlers: \(repositoryRoot)/handlers\n".write(toFile: dir + "/callbridge.yaml", atomically: true, encoding: .utf8)
+        let result = try runCallbridge(["handlers", "check", "--config", "callbridge.yaml"], directory: dir)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("ok: 5 route(s) in 3 handler file(s)"))
+    }
+
     @Test func handlersCheckFailsWithFileLineAndKeyForABrokenHandler() throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -360,12 +360,13 @@ struct CurlTransportTests {
     }
 
     @Test func droppingATransportStopsItsThread() async throws {
-        // Earlier tests' curl threads exit just after `shutdown()` returns.
-        #expect(try await Self.eventually { CurlThreads.count() == 0 })
+        // A thread name of this test's own: other suites' transports come and go in parallel.
+        let name = "cb-curl-dropped"
+        #expect(try await Self.eventually { CurlThreads.count(named: name) == 0 })
         do {
-            let transports = try (0..<4).map { _ in try CurlTransport() }
-            #expect(try await Self.eventually { CurlThreads.count() == transports.count })
+            let transports = try (0..<4).map { _ in try CurlTransport(configuration: .init(threadName: name)) }
+            #expect(try await Self.eventually { CurlThreads.count(named: name) == transports.count })
         }
-        #expect(try await Self.eventually { CurlThreads.count() == 0 })
+        #expect(try await Self.eventually { CurlThreads.count(named: name) == 0 })
     }
 }
