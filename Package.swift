@@ -88,10 +88,16 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // `callbridge simulate`: provider requests built and signed like the real ones.
+        .target(
+            name: "CallbridgeSimulator",
+            dependencies: ["CallbridgeModel", "CallbridgeCrypto", "CallbridgeHandlers", "CallbridgeTransport"]
+        ),
         .target(
             name: "CallbridgeCLI",
             dependencies: [
                 "CallbridgeServer",
+                "CallbridgeSimulator",
                 "CallbridgeCrypto",
                 "CallbridgeDispatch",
                 "CallbridgeTransport",
@@ -125,6 +131,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "CallbridgeStoreTests", dependencies: ["CallbridgeStore"]),
+        .testTarget(
+            name: "CallbridgeSimulatorTests",
+            dependencies: ["CallbridgeSimulator", "CallbridgeHandlers", "CallbridgeCrypto", "CallbridgeModel"]
+        ),
         .testTarget(
             name: "CallbridgeTransportTests",
             dependencies: [
