@@ -32,19 +32,19 @@ struct SimulateCommand: AsyncParsableCommand {
     @Argument(help: "Scenario: \(SimulationScenario.allCases.map(\.rawValue).joined(separator: ", ")).")
     var scenario: String
 
-    @Option(help: "Base URL of the Callbridge server, e.g. http://localhost:8080.")
+    @Option(help: ArgumentHelp("Base URL of the Callbridge server, e.g. http://localhost:8080.", valueName: "url"))
     var to: String
 
-    @Option(help: "callback or redirect (default: callback when the provider sends one for this scenario, else redirect).")
+    @Option(help: ArgumentHelp("callback or redirect (default: callback when the provider sends one for this scenario, else redirect).", valueName: "channel"))
     var channel: String?
 
-    @Option(help: "Order id to use (default: a new one per run).")
+    @Option(help: ArgumentHelp("Order id to use (default: a new one per run).", valueName: "id"))
     var orderID: String?
 
-    @Option(help: "Folder of handler files (default: the config's handlers folder, else ./handlers).")
+    @Option(help: ArgumentHelp("Folder of handler files (default: the config's handlers folder, else ./handlers).", valueName: "dir"))
     var handlers: String?
 
-    @Option(help: "Path to callbridge.yaml (used only to find the handlers folder).")
+    @Option(help: ArgumentHelp("Path to callbridge.yaml (used only to find the handlers folder).", valueName: "file"))
     var config: String?
 
     func validate() throws {
@@ -96,9 +96,14 @@ struct SimulateCommand: AsyncParsableCommand {
         let expected = simulation.expected
         print("\(provider) \(scenario) via \(simulation.channel.rawValue) (route \(expected.provider)/\(expected.route)), order \(expected.orderID)")
         print("sent: \(request.method) \(request.target)")
+        let route = set.route(provider: expected.provider, name: expected.route)
+        for (name, value) in request.headers {
+            let secret = Normalizer.alwaysSecretHeaders.contains(name.lowercased()) || (route?.secretHeaders.contains(name.lowercased()) ?? false)
+            print("header: \(name): \(secret ? Normalizer.redacted : value)")
+        }
         if !request.body.isEmpty { print("body: \(String(decoding: request.body, as: UTF8.self))") }
         print("expect: \(expected.type.rawValue), \(expected.verified ? "verified" : "unverified")")
-        if let route = set.route(provider: expected.provider, name: expected.route), route.confirmation != nil, route.confirmationUnresolved.isEmpty {
+        if let route, route.confirmation != nil, route.confirmationUnresolved.isEmpty {
             print("note: \(route.qualifiedName) returns are confirmed against the provider's API; a simulated order is unknown there")
         }
 

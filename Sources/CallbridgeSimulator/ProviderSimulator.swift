@@ -291,8 +291,10 @@ public struct ProviderSimulator: Sendable {
         message += body
         let mac = HMAC.authenticate(hmac.algorithm, key: Array(key.utf8), message: message)
         let encoded = hmac.encoding == .hex ? ByteEncoding.hex(mac) : ByteEncoding.base64(mac)
-        var headers: [(String, String)] = [("Content-Type", "application/json"), (header, hmac.prefix + encoded)]
-        if let timestampHeader = hmac.timestampHeader { headers.append((timestampHeader, String(now.secondsSinceEpoch))) }
+        var headers: [(String, String)] = [("Content-Type", "application/json"), (Self.canonicalHeaderName(header), hmac.prefix + encoded)]
+        if let timestampHeader = hmac.timestampHeader {
+            headers.append((Self.canonicalHeaderName(timestampHeader), String(now.secondsSinceEpoch)))
+        }
         return SimulatedRequest(method: "POST", path: route.pattern.text, headers: headers, body: body)
     }
 
@@ -305,6 +307,13 @@ public struct ProviderSimulator: Sendable {
             ("devise", "EUR"),
         ]
         return SimulatedRequest(method: "GET", path: path, query: FormURLEncoding.render(params), headers: Self.browserHeaders)
+    }
+
+    /// `x-signature` → `X-Signature`, as providers spell their headers (handler files may lowercase them).
+    static func canonicalHeaderName(_ name: String) -> String {
+        name.split(separator: "-", omittingEmptySubsequences: false)
+            .map { $0.prefix(1).uppercased() + $0.dropFirst().lowercased() }
+            .joined(separator: "-")
     }
 
     static func nonstopayInvoice(_ ids: SimulationIdentifiers) -> String { "inv_" + String(ids.token.prefix(10)) }

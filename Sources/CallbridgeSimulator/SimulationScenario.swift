@@ -43,7 +43,7 @@ public enum SimulatedProvider: String, Sendable, Hashable, CaseIterable, CustomS
 
     /// The channels this provider uses, callback first.
     public var channels: [Channel] {
-        Channel.allCases.sorted { $0 == .callback && $1 != .callback }.filter { routeName(for: $0) != nil }
+        [Channel.callback, .redirect].filter { routeName(for: $0) != nil }
     }
 
     /// The scenarios this provider can report on `channel`, in

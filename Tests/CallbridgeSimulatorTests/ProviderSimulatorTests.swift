@@ -120,7 +120,7 @@ struct ProviderSimulatorTests {
 
     @Test func nonstopaySignatureIsHexHMACSHA256OfTheBodyWithTheAPIKey() throws {
         let request = try build(.nonstopay, .succeeded).request
-        let signature = try #require(request.headers.first { $0.0.lowercased() == "x-signature" }?.1)
+        let signature = try #require(request.headers.first { $0.0 == "X-Signature" }?.1)
         #expect(signature == ByteEncoding.hex(HMAC.authenticate(.sha256, key: Array(Shipped.nonstopayKey.utf8), message: request.body)))
         let verifier = HMACVerifier(algorithm: .sha256, encoding: .hex, location: .header("X-Signature"), secrets: [Shipped.nonstopayKey])
         let inbound = InboundRequest(raw: request.rawRequest(receivedAt: Shipped.now))
