@@ -93,10 +93,16 @@ let package = Package(
             ],
             resources: [.copy("Admin/admin-openapi.yaml")]
         ),
+        // `callbridge simulate`: provider requests built and signed like the real ones.
+        .target(
+            name: "CallbridgeSimulator",
+            dependencies: ["CallbridgeModel", "CallbridgeCrypto", "CallbridgeHandlers", "CallbridgeTransport"]
+        ),
         .target(
             name: "CallbridgeCLI",
             dependencies: [
                 "CallbridgeServer",
+                "CallbridgeSimulator",
                 "CallbridgeCrypto",
                 "CallbridgeDispatch",
                 "CallbridgeTransport",
@@ -134,6 +140,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "CallbridgeStoreTests", dependencies: ["CallbridgeStore"]),
+        .testTarget(
+            name: "CallbridgeSimulatorTests",
+            dependencies: ["CallbridgeSimulator", "CallbridgeHandlers", "CallbridgeCrypto", "CallbridgeModel"]
+        ),
         .testTarget(
             name: "CallbridgeTransportTests",
             dependencies: [

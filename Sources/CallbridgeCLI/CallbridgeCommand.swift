@@ -11,7 +11,10 @@ public struct CallbridgeCommand: AsyncParsableCommand {
         commandName: "callbridge",
         abstract: "Receive payment callbacks and browser returns, log them durably, and forward them.",
         version: CallbridgeVersion.current,
-        subcommands: [ServeCommand.self, EventsCommand.self, ReplayCommand.self, PruneCommand.self, EndpointsCommand.self, HandlersCommand.self, SignCommand.self, VerifyCommand.self, SecretCommand.self]
+        subcommands: [
+            ServeCommand.self, EventsCommand.self, ReplayCommand.self, PruneCommand.self, EndpointsCommand.self, HandlersCommand.self,
+            SimulateCommand.self, SignCommand.self, VerifyCommand.self, SecretCommand.self,
+        ]
     )
 
     public init() {}
