@@ -11,16 +11,18 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build -c release --product callbridge
 mkdir -p data
-if [ ! -f data/demo.env ]; then
-  rand() { head -c 24 /dev/urandom | base64 | tr -d '/+=' ; }
-  {
-    echo "JUSPAY_WEBHOOK_USERNAME=callbridge"
-    echo "JUSPAY_WEBHOOK_PASSWORD=$(rand)"
-    echo "JUSPAY_RESPONSE_KEY=$(rand)"
-    echo "NONSTOPAY_API_KEY=$(rand)"
-  } > data/demo.env
-  chmod 600 data/demo.env
-fi
+touch data/demo.env
+chmod 600 data/demo.env
+rand() { head -c 24 /dev/urandom | base64 | tr -d '/+=' ; }
+demo_secret() {  # NAME VALUE: added once, kept across runs
+  grep -q "^$1=" data/demo.env || echo "$1=$2" >> data/demo.env
+}
+demo_secret JUSPAY_WEBHOOK_USERNAME callbridge
+demo_secret JUSPAY_WEBHOOK_PASSWORD "$(rand)"
+demo_secret JUSPAY_RESPONSE_KEY "$(rand)"
+demo_secret NONSTOPAY_API_KEY "$(rand)"
+demo_secret DEMO_SINK_SECRET "whsec_$(head -c 24 /dev/urandom | base64)"
+demo_secret CALLBRIDGE_ADMIN_TOKEN "$(rand)"
 while IFS='=' read -r key value; do
   [ -n "$key" ] && [ -z "${!key:-}" ] && export "$key=$value"
 done < data/demo.env
