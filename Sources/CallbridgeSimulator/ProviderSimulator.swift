@@ -299,7 +299,7 @@ public struct ProviderSimulator: Sendable {
     }
 
     func nonstopayReturn(_ route: Route, _ outcome: ProviderOutcome, _ ids: SimulationIdentifiers) -> SimulatedRequest {
-        let path = route.pattern.text.replacingOccurrences("{outcome}", with: FormURLEncoding.encodeComponent(outcome.status))
+        let path = route.pattern.text.replacingAll("{outcome}", with: FormURLEncoding.encodeComponent(outcome.status))
         let params: [(String, String)] = [
             ("invoice_id", Self.nonstopayInvoice(ids)),
             ("order_id", ids.orderID),
@@ -323,19 +323,4 @@ public struct ProviderSimulator: Sendable {
         ("Accept", "text/html,application/xhtml+xml"),
         ("User-Agent", "Mozilla/5.0 (Callbridge simulator)"),
     ]
-}
-
-extension String {
-    func replacingOccurrences(_ target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var out = ""
-        var rest = Substring(self)
-        while let range = rest.firstRange(of: target) {
-            out += rest[..<range.lowerBound]
-            out += replacement
-            rest = rest[range.upperBound...]
-        }
-        out += rest
-        return out
-    }
 }
