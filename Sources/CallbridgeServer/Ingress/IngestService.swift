@@ -5,7 +5,6 @@ import CallbridgeStore
 import Hummingbird
 import Logging
 import NIOCore
-import Synchronization
 
 /// The provider-facing half of the server: matches a request to a handler
 /// route, reads the body within the limit, normalizes, commits the event and
@@ -17,7 +16,6 @@ public struct IngestService: Sendable {
     public let endpoints: [EndpointConfig]
     public let maxBodyBytes: Int
     public let clock: @Sendable () -> Timestamp
-    public let counters: IngestCounters
     /// Requests, verification failures and events, for `/metrics`.
     public let metrics: IngestMetrics
     /// Called after a commit that created deliveries (wakes the dispatcher).
@@ -27,7 +25,7 @@ public struct IngestService: Sendable {
     let normalizer = Normalizer()
 
     public init(handlers: HandlerSet, log: any EventLog, endpoints: [EndpointConfig], maxBodyBytes: Int,
-                clock: @escaping @Sendable () -> Timestamp = SystemClock.now, counters: IngestCounters = IngestCounters(),
+                clock: @escaping @Sendable () -> Timestamp = SystemClock.now,
                 deliveriesCommitted: @escaping @Sendable () -> Void = {}, confirmer: ReturnConfirmer? = nil,
                 metrics: IngestMetrics = IngestMetrics()) {
         self.metrics = metrics
@@ -38,7 +36,6 @@ public struct IngestService: Sendable {
         self.endpoints = endpoints
         self.maxBodyBytes = maxBodyBytes
         self.clock = clock
-        self.counters = counters
     }
 
     /// Answers one provider request and counts it in `callbridge_requests_total`.
@@ -81,14 +78,12 @@ public struct IngestService: Sendable {
         // Refuse oversized bodies before reading them when the length is declared,
         // and stop reading at the limit when it is not.
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
-            counters.record(.bodyTooLarge)
             return JSONResponse.error(.bodyTooLarge(limit: maxBodyBytes))
         }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maxBodyBytes)
         } catch is NIOTooManyBytesError {
-            counters.record(.bodyTooLarge)
             return JSONResponse.error(.bodyTooLarge(limit: maxBodyBytes))
         } catch {
             return JSONResponse.error(status: 400, code: "body_unreadable", detail: "the request body could not be read completely")
@@ -106,7 +101,6 @@ public struct IngestService: Sendable {
         do {
             decision = try normalizer.normalize(route: route, raw: raw, pathParameters: pathParameters, eventID: eventID, now: now)
         } catch {
-            counters.record(error.status == 401 || error.status == 503 ? .verificationFailed : .rejected)
             if let reason = error.verificationReason {
                 metrics.recordVerificationFailure(provider: route.provider, route: route.name, reason: reason)
             }
@@ -119,7 +113,6 @@ public struct IngestService: Sendable {
 
         switch decision {
         case .rejectReturn(let failure, let landingURL):
-            counters.record(.returnRejected)
             metrics.recordVerificationFailure(provider: route.provider, route: route.name, reason: failure.rawValue)
             logger.warning("browser return failed verification; no event recorded", metadata: ["reason": "\(failure.rawValue)"])
             return JSONResponse.seeOther(landingURL)
@@ -131,14 +124,12 @@ public struct IngestService: Sendable {
             do {
                 outcome = try await log.append(IngestRecord(event: event, raw: normalized.raw, dedupKey: normalized.dedupKey, endpoints: targets))
             } catch {
-                counters.record(.storageFailed)
                 logger.error("event could not be committed; provider not acked", metadata: ["error": "\(error)"])
                 return JSONResponse.error(status: 503, code: "log_unavailable", detail: "the event could not be stored; retry later")
             }
             let storedID = outcome.eventID
             let duplicate: Bool
             if case .duplicate = outcome { duplicate = true } else { duplicate = false }
-            counters.record(duplicate ? .duplicate : .accepted)
             if !duplicate { metrics.recordEvent(provider: event.data.provider, type: event.type.rawValue) }
             if !duplicate && !targets.isEmpty { deliveriesCommitted() }
             logger.info(duplicate ? "duplicate ignored" : "event recorded",
@@ -156,26 +147,6 @@ public struct IngestService: Sendable {
                 ("event_id", .string(storedID.rawValue)),
             ]))
         }
-    }
-}
-
-/// Counts ingest outcomes for logs and tests (the Prometheus side is
-/// `IngestMetrics`). Thread-safe.
-public final class IngestCounters: Sendable {
-    public enum Kind: String, Sendable, CaseIterable {
-        case accepted, duplicate, rejected, verificationFailed, returnRejected, bodyTooLarge, storageFailed
-    }
-
-    private let counts = Mutex<[Kind: Int]>([:])
-
-    public init() {}
-
-    public func record(_ kind: Kind) {
-        counts.withLock { $0[kind, default: 0] += 1 }
-    }
-
-    public func count(_ kind: Kind) -> Int {
-        counts.withLock { $0[kind, default: 0] }
     }
 }
 
