@@ -70,6 +70,17 @@ static inline CURLMcode cb_multi_setopt_long(CURLM *handle, CURLMoption option, 
     return curl_multi_setopt(handle, option, value);
 }
 
+/* Names the calling thread (at most 15 bytes) for ps/top and /proc; prctl is
+   variadic, so Swift reaches it through this shim. A no-op off Linux. */
+#ifdef __linux__
+#include <sys/prctl.h>
+static inline void cb_set_current_thread_name(const char *name) {
+    prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL);
+}
+#else
+static inline void cb_set_current_thread_name(const char *name) { (void)name; }
+#endif
+
 /* CURLMsg.data is a union; these read the member that matches msg->msg. */
 static inline CURLcode cb_multi_message_result(const CURLMsg *message) {
     return message->data.result;

@@ -1,3 +1,4 @@
+import CCurl
 import Foundation
 
 /// The production ``Transport``: libcurl's multi interface on one dedicated
@@ -37,11 +38,14 @@ public final class CurlTransport: Transport {
         self.configuration = configuration
         let loop = try CurlMultiLoop(configuration: configuration)
         self.loop = loop
-        let thread = Thread { loop.run() }
+        let name = configuration.threadName
+        // The thread names itself first thing: setting Foundation's `Thread.name`
+        // from here races with the pthread's creation and is sometimes lost.
+        let thread = Thread {
+            cb_set_current_thread_name(name)
+            loop.run()
+        }
         thread.start()
-        // Set after `start()`: swift-corelibs-foundation only passes the name
-        // to the OS (pthread_setname_np) once the pthread exists.
-        thread.name = configuration.threadName
     }
 
     deinit {
