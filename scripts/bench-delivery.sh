@@ -6,17 +6,9 @@
 #      measured (every delivery signed, sent through libcurl, its attempt
 #      recorded and the delivery marked succeeded in SQLite).
 # Loopback only, bounded. Usage: scripts/bench-delivery.sh [INGEST_SECONDS] [MAX_IN_FLIGHT]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-[ -x /opt/swift/usr/bin/swift ] && export PATH=/opt/swift/usr/bin:$PATH
 INGEST_SECONDS="${1:-5}"
 MAX_IN_FLIGHT="${2:-64}"
-bash scripts/install-deps.sh wrk
-swift build -c release --product callbridge
-swift build -c release --product bare-hummingbird
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-export JUSPAY_WEBHOOK_USERNAME=bench JUSPAY_WEBHOOK_PASSWORD=bench-pass JUSPAY_RESPONSE_KEY=k NONSTOPAY_API_KEY=k
+source "$(dirname "$0")/bench-common.sh"
 export SINK_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
 cat > "$work/callbridge.yaml" <<YAML
 listen: {host: 127.0.0.1, port: 18181}
@@ -30,10 +22,6 @@ endpoints:
     max_in_flight: $MAX_IN_FLIGHT
 YAML
 cb() { .build/release/callbridge "$@" --config "$work/callbridge.yaml"; }
-if curl -s -o /dev/null localhost:18181/healthz || curl -s -o /dev/null -X POST localhost:18182/bare; then
-  echo "ports 18181/18182 are in use; stop the process holding them first" >&2
-  exit 1
-fi
 .build/release/bare-hummingbird 18182 > "$work/bare.log" 2>&1 &
 # Disabled before the server starts, so no delivery goes out while the backlog builds.
 cb endpoints disable sink --reason "building a backlog"

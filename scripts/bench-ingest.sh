@@ -5,26 +5,14 @@
 #      every request stores a new event;
 #   2. POST /bare on a bare Hummingbird server (body read, fixed reply).
 # Loopback only, bounded by DURATION. Usage: scripts/bench-ingest.sh [DURATION] [CONNECTIONS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-[ -x /opt/swift/usr/bin/swift ] && export PATH=/opt/swift/usr/bin:$PATH
 DURATION="${1:-10s}"
 CONNECTIONS="${2:-64}"
-bash scripts/install-deps.sh wrk
-swift build -c release --product callbridge
-swift build -c release --product bare-hummingbird
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+source "$(dirname "$0")/bench-common.sh"
 cat > "$work/callbridge.yaml" <<YAML
 listen: {host: 127.0.0.1, port: 18181}
 storage: {sqlite: $work/callbridge.sqlite, synchronous: full}
 handlers: $PWD/handlers
 YAML
-if curl -s -o /dev/null localhost:18181/healthz || curl -s -o /dev/null -X POST localhost:18182/bare; then
-  echo "ports 18181/18182 are in use; stop the process holding them first" >&2
-  exit 1
-fi
-export JUSPAY_WEBHOOK_USERNAME=bench JUSPAY_WEBHOOK_PASSWORD=bench-pass JUSPAY_RESPONSE_KEY=k NONSTOPAY_API_KEY=k
 .build/release/callbridge serve --config "$work/callbridge.yaml" --log-level warning > "$work/serve.log" 2>&1 &
 .build/release/bare-hummingbird 18182 > "$work/bare.log" 2>&1 &
 for _ in $(seq 1 100); do
