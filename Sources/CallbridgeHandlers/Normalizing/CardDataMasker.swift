@@ -104,9 +104,12 @@ public struct CardDataMasker: Sendable {
     }
 
     /// Masks a body of the given format; JSON is re-rendered only if something changed.
-    public func maskBody(_ body: [UInt8], format: BodyFormat) -> [UInt8] {
+    ///
+    /// - Parameter parsedJSON: `body` already parsed as JSON, when the caller
+    ///   has it (ingest does), so the hot path parses a body once; nil parses here.
+    public func maskBody(_ body: [UInt8], format: BodyFormat, parsedJSON: JSONValue? = nil) -> [UInt8] {
         guard !body.isEmpty, let text = String(validating: body, as: UTF8.self) else { return body }
-        if let json = try? JSONParser().parse(body) {
+        if let json = parsedJSON ?? (try? JSONParser().parse(body)) {
             let masked = maskJSON(json)
             return masked == json ? body : masked.renderedBytes()
         }

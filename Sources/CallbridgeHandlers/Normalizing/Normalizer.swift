@@ -75,7 +75,7 @@ public struct Normalizer: Sendable {
             if parts.allSatisfy({ $0 != nil }) { dedupKey = route.name + ":" + parts.compactMap { $0 }.joined(separator: ":") }
         }
         let landingURL = route.landing?.render(orderID: data.orderID, outcome: type.outcome, eventID: eventID)
-        return NormalizedRequest(event: event, dedupKey: dedupKey, raw: maskedRaw(inbound.raw, route: route, masker: masker), landingURL: landingURL)
+        return NormalizedRequest(event: event, dedupKey: dedupKey, raw: maskedRaw(inbound, route: route, masker: masker), landingURL: landingURL)
     }
 
     func parse(route: Route, raw: RawRequest, pathParameters: [String: String]) throws(IngestError) -> InboundRequest {
@@ -160,7 +160,8 @@ public struct Normalizer: Sendable {
         return n > 100_000_000_000 ? Timestamp(millisecondsSinceEpoch: n) : Timestamp(secondsSinceEpoch: n)
     }
 
-    func maskedRaw(_ raw: RawRequest, route: Route, masker: CardDataMasker) -> RawRequest {
+    func maskedRaw(_ inbound: InboundRequest, route: Route, masker: CardDataMasker) -> RawRequest {
+        let raw = inbound.raw
         var out = raw
         out.headers = raw.headers.map { field in
             if Normalizer.alwaysSecretHeaders.contains(field.name) || route.secretHeaders.contains(field.name) {
@@ -169,7 +170,8 @@ public struct Normalizer: Sendable {
             return HeaderField(name: field.name, value: masker.maskText(field.value))
         }
         out.query = masker.maskFormEncoded(raw.query)
-        out.body = masker.maskBody(raw.body, format: route.format)
+        // `inbound.json` is the body already parsed (JSON routes, JSON returns).
+        out.body = masker.maskBody(raw.body, format: route.format, parsedJSON: inbound.json)
         return out
     }
 
