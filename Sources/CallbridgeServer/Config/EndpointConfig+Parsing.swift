@@ -1,4 +1,3 @@
-import CallbridgeCrypto
 import CallbridgeDispatch
 import CallbridgeHandlers
 import CallbridgeModel
@@ -27,7 +26,8 @@ extension EndpointConfig {
             let list = (try? secretNode.elements()) ?? [secretNode]
             for item in list {
                 guard let value = try CallbridgeConfig.resolveSecret(item, secrets: source, required: requireSecrets) else { continue }
-                guard value.hasPrefix("whsec_"), let key = ByteEncoding.fromBase64(String(value.dropFirst(6))), !key.isEmpty else {
+                // The same check the dispatcher's signer applies, so config and delivery agree.
+                guard WebhookSigner(secrets: [value]) != nil else {
                     throw item.error("an endpoint secret must be whsec_ followed by base64 (e.g. generate with `callbridge secret new`)")
                 }
                 secrets.append(value)
