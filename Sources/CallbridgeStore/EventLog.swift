@@ -20,10 +20,10 @@ public protocol EventLog: DeliveryLog, ReplayLog, RetentionLog {
     func events(matching query: EventQuery) async throws -> [Event]
     func deliveries(forEvent id: EventID) async throws -> [DeliveryRecord]
     /// Replaces an unverified event with its confirmed form (same id, next
-    /// revision) and adds a pending delivery for each of `endpoints` that has
-    /// none for this event yet, in one transaction. False if the event is
-    /// unknown or already verified.
-    func confirm(_ event: Event, addingDeliveriesTo endpoints: [String]) async throws -> Bool
+    /// revision; the unverified form is kept as a revision) and adds a pending delivery for each of `endpoints` that has
+    /// none for this event yet, in one transaction. Returns how many
+    /// deliveries were added; nil if the event is unknown or already verified.
+    func confirm(_ event: Event, addingDeliveriesTo endpoints: [String]) async throws -> Int?
     /// Whether a write transaction can be started right now (readiness
     /// probes). Writes nothing; nil when writable, otherwise why not.
     func writeProbeFailure() async -> String?

@@ -3,15 +3,12 @@ import Foundation
 import GRDB
 
 extension SQLiteEventLog {
-    public func confirm(_ event: Event, addingDeliveriesTo endpoints: [String]) async throws -> Bool {
+    public func confirm(_ event: Event, addingDeliveriesTo endpoints: [String]) async throws -> Int? {
         guard !isReadOnly else { throw SQLiteEventLogError.readOnly }
         let now = AppendBatchWriter.currentTimestamp().millisecondsSinceEpoch
         return try await dbPool.write { db in
-            try db.execute(sql: """
-                UPDATE events SET verified = 1, envelope = ?, revision = revision + 1
-                WHERE id = ? AND verified = 0
-                """, arguments: [Data(event.envelopeBytes), event.id.rawValue])
-            guard db.changesCount == 1 else { return false }
+            // A new revision like any other: the unverified form is kept.
+            guard try Self.writeRevision(event, in: db, now: now, onlyIfUnverified: true) else { return nil }
             let existing = Set(try String.fetchAll(db, sql: "SELECT endpoint FROM deliveries WHERE event_id = ?", arguments: [event.id.rawValue]))
             var added = Set<String>()
             for endpoint in endpoints where !existing.contains(endpoint) && added.insert(endpoint).inserted {
@@ -20,7 +17,7 @@ extension SQLiteEventLog {
                     VALUES (?, ?, 'pending', 0, ?, ?, ?)
                     """, arguments: [event.id.rawValue, endpoint, now, now, now])
             }
-            return true
+            return added.count
         }
     }
 }

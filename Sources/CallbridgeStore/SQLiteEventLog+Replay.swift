@@ -111,20 +111,29 @@ extension SQLiteEventLog {
     public func revise(_ event: Event, now: Timestamp) async throws -> Bool {
         guard !isReadOnly else { throw SQLiteEventLogError.readOnly }
         return try await dbPool.write { db in
-            guard let current = try Row.fetchOne(db, sql: "SELECT revision, type, envelope FROM events WHERE id = ?", arguments: [event.id.rawValue]) else {
-                return false
-            }
-            let revision: Int = current["revision"]
-            let type: String = current["type"]
-            let envelope: Data = current["envelope"]
-            try db.execute(sql: """
-                INSERT INTO event_revisions (event_id, revision, type, envelope, replaced_at_ms) VALUES (?, ?, ?, ?, ?)
-                """, arguments: [event.id.rawValue, revision, type, envelope, now.millisecondsSinceEpoch])
-            try db.execute(sql: """
-                UPDATE events SET type = ?, verified = ?, order_id = ?, envelope = ?, revision = ? WHERE id = ?
-                """, arguments: [event.type.rawValue, event.data.verified, event.data.orderID, Data(event.envelopeBytes), revision + 1, event.id.rawValue])
-            return true
+            try Self.writeRevision(event, in: db, now: now.millisecondsSinceEpoch, onlyIfUnverified: false)
         }
+    }
+
+    /// Makes `event` the current form of itself after keeping the current one
+    /// in `event_revisions`: the one way an event's stored form changes
+    /// (re-normalization, API confirmation). False if the event is unknown,
+    /// or verified already when `onlyIfUnverified`.
+    static func writeRevision(_ event: Event, in db: Database, now: Int64, onlyIfUnverified: Bool) throws -> Bool {
+        guard let current = try Row.fetchOne(db, sql: "SELECT revision, type, envelope, verified FROM events WHERE id = ?", arguments: [event.id.rawValue]) else {
+            return false
+        }
+        if onlyIfUnverified, (current["verified"] as Bool) { return false }
+        let revision: Int = current["revision"]
+        let type: String = current["type"]
+        let envelope: Data = current["envelope"]
+        try db.execute(sql: """
+            INSERT INTO event_revisions (event_id, revision, type, envelope, replaced_at_ms) VALUES (?, ?, ?, ?, ?)
+            """, arguments: [event.id.rawValue, revision, type, envelope, now])
+        try db.execute(sql: """
+            UPDATE events SET type = ?, verified = ?, order_id = ?, envelope = ?, revision = ? WHERE id = ?
+            """, arguments: [event.type.rawValue, event.data.verified, event.data.orderID, Data(event.envelopeBytes), revision + 1, event.id.rawValue])
+        return true
     }
 
     public func revisions(of id: EventID) async throws -> [EventRevision] {

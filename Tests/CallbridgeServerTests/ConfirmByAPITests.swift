@@ -54,6 +54,9 @@ import Testing
             let stored = try #require(try await log.event(id: event.id))
             #expect(stored.event.data.verified)
             #expect(stored.event.data.verification == .confirmedByAPI)
+            // The unverified hint is kept as the earlier revision.
+            let revisions = try await log.revisions(of: event.id)
+            #expect(revisions.map(\.event.data.verified) == [false])
             #expect(try await log.deliveries(forEvent: event.id).map(\.endpoint).sorted() == ["hints", "orders"])
             let request = try #require(api.received.first)
             #expect(request.method == "GET")

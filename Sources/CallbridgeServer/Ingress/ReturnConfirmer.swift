@@ -69,9 +69,9 @@ public struct ReturnConfirmer: Sendable {
             confirmed.data.verification = .confirmedByAPI
             let targets = endpoints.filter { $0.accepts(confirmed) }.map(\.name)
             do {
-                let before = Set(try await log.deliveries(forEvent: event.id).map(\.endpoint))
-                guard try await log.confirm(confirmed, addingDeliveriesTo: targets) else { return .failed("the event is unknown or already verified") }
-                let added = Set(targets).subtracting(before).count
+                guard let added = try await log.confirm(confirmed, addingDeliveriesTo: targets) else {
+                    return .failed("the event is unknown or already verified")
+                }
                 if added > 0 { deliveriesCommitted() }
                 logger.info("return confirmed by the provider's API", metadata: metadata)
                 return .confirmed(newDeliveries: added)
