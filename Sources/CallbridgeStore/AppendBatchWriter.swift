@@ -22,24 +22,7 @@ struct AppendBatchWriter: Sendable {
     func write(_ records: [IngestRecord]) async throws -> [Result<AppendOutcome, any Error>] {
         let now = Self.currentTimestamp()
         let results = try await dbPool.write { db in
-            var results: [Result<AppendOutcome, any Error>] = []
-            results.reserveCapacity(records.count)
-            for record in records {
-                do {
-                    var outcome = AppendOutcome.stored(record.event.id)
-                    try db.inSavepoint {
-                        outcome = try Self.insert(record, now: now, in: db)
-                        return .commit
-                    }
-                    results.append(.success(outcome))
-                } catch {
-                    // Some errors (disk full, I/O) make SQLite roll back the
-                    // whole transaction: then no record of the batch survives.
-                    guard db.isInsideTransaction else { throw error }
-                    results.append(.failure(error))
-                }
-            }
-            return results
+            try db.eachInSavepoint(records) { record in try Self.insert(record, now: now, in: db) }
         }
         let stored = results.reduce(0) { count, result in
             if case .success(.stored) = result { return count + 1 }

@@ -176,22 +176,7 @@ struct Completion: Sendable {
     /// Writes a batch in one transaction, each completion in its own savepoint.
     static func writeBatch(_ batch: [Completion], in pool: DatabasePool) async throws -> [Result<Bool, any Error>] {
         try await pool.write { db in
-            var results: [Result<Bool, any Error>] = []
-            results.reserveCapacity(batch.count)
-            for completion in batch {
-                do {
-                    var held = false
-                    try db.inSavepoint {
-                        held = try completion.write(in: db)
-                        return .commit
-                    }
-                    results.append(.success(held))
-                } catch {
-                    guard db.isInsideTransaction else { throw error }
-                    results.append(.failure(error))
-                }
-            }
-            return results
+            try db.eachInSavepoint(batch) { completion in try completion.write(in: db) }
         }
     }
 
