@@ -27,23 +27,8 @@ cb() { .build/release/callbridge "$@" --config "$work/callbridge.yaml"; }
 cb endpoints disable sink --reason "building a backlog"
 .build/release/callbridge serve --config "$work/callbridge.yaml" --log-level warning > "$work/serve.log" 2>&1 &
 for _ in $(seq 1 100); do curl -s -o /dev/null localhost:18181/healthz && break; sleep 0.1; done
-cat > "$work/juspay.lua" <<'LUA'
-local counter = 0
-local tid = 0
-local threads = 0
-function setup(thread) threads = threads + 1; thread:set("tid", threads) end
-function init(args) tid = tonumber(wrk.thread:get("tid")) or 0 end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Basic YmVuY2g6YmVuY2gtcGFzcw=="
-function request()
-  counter = counter + 1
-  local body = string.format('{"id":"evt_dl_%d_%d","date_created":"2026-11-23T09:59:58Z","event_name":"ORDER_SUCCEEDED","content":{"order":{"order_id":"ord_%d_%d","status":"CHARGED","amount":100.00,"currency":"USD"}}}', tid, counter, tid, counter)
-  return wrk.format(nil, nil, nil, body)
-end
-LUA
 echo "== ingesting for ${INGEST_SECONDS}s with the endpoint disabled =="
-wrk -t2 -c32 -d"${INGEST_SECONDS}s" -s "$work/juspay.lua" http://127.0.0.1:18181/juspay/webhook | grep -E "requests in|Requests/sec|Non-2xx" || true
+wrk -t2 -c32 -d"${INGEST_SECONDS}s" -s scripts/wrk-juspay-webhooks.lua http://127.0.0.1:18181/juspay/webhook -- dl | grep -E "requests in|Requests/sec|Non-2xx" || true
 backlog() { cb endpoints list --json | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["backlog"], r["succeeded"], r["dead"])'; }
 read -r pending succeeded dead <<<"$(backlog)"
 echo "backlog: $pending pending"

@@ -19,31 +19,11 @@ for _ in $(seq 1 100); do
   curl -s -o /dev/null localhost:18181/healthz && break
   sleep 0.1
 done
-cat > "$work/juspay.lua" <<'LUA'
-local counter = 0
-local tid = 0
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-function init(args)
-  tid = tonumber(wrk.thread:get("tid")) or 0
-end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Basic YmVuY2g6YmVuY2gtcGFzcw=="
-function request()
-  counter = counter + 1
-  local body = string.format('{"id":"evt_bench_%d_%d","date_created":"2026-11-23T09:59:58Z","event_name":"ORDER_SUCCEEDED","content":{"order":{"order_id":"ord_%d_%d","txn_id":"txn_abc","status":"CHARGED","status_id":21,"amount":100.00,"currency":"USD","customer_email":"test@example.com","udf1":"{\\"txId\\":\\"qktr12eqzg\\"}"}}}', tid, counter, tid, counter)
-  return wrk.format(nil, nil, nil, body)
-end
-LUA
 body='{"id":"evt_bench","date_created":"2026-11-23T09:59:58Z","event_name":"ORDER_SUCCEEDED","content":{"order":{"order_id":"ord_1","txn_id":"txn_abc","status":"CHARGED","status_id":21,"amount":100.00,"currency":"USD","customer_email":"test@example.com"}}}'
 printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [[%s]]\n' "$body" > "$work/bare.lua"
 
 echo "== Callbridge POST /juspay/webhook (store every event, synchronous=FULL) =="
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$work/juspay.lua" http://127.0.0.1:18181/juspay/webhook
+wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s scripts/wrk-juspay-webhooks.lua http://127.0.0.1:18181/juspay/webhook -- bench
 echo "== bare Hummingbird POST /bare =="
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$work/bare.lua" http://127.0.0.1:18182/bare
 echo "== events stored =="
