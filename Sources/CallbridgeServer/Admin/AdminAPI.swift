@@ -45,6 +45,9 @@ public struct AdminAPI: Sendable {
         ("GET", "/admin/v1/openapi.yaml"),
     ]
 
+    /// `routes` with their path patterns parsed once, for matching requests.
+    static let matchers: [(method: String, path: String, pattern: RoutePattern)] = routes.map { ($0.method, $0.path, RoutePattern($0.path)) }
+
     /// The OpenAPI document, loaded once from the module's resources.
     public static let openAPIDocument: String? = {
         guard let url = Bundle.module.url(forResource: "admin-openapi", withExtension: "yaml") else { return nil }
@@ -61,8 +64,8 @@ public struct AdminAPI: Sendable {
         }
         let path = request.uri.path
         var allowed: [String] = []
-        for route in AdminAPI.routes {
-            guard let parameters = RoutePattern(route.path).match(path) else { continue }
+        for route in AdminAPI.matchers {
+            guard let parameters = route.pattern.match(path) else { continue }
             guard route.method == request.method.rawValue else {
                 allowed.append(route.method)
                 continue
