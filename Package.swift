@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Module map (see ../shared/DESIGN.md, "Parts"): dependencies point downward only.
-//   callbridge (exe) → CallbridgeCLI → CallbridgeServer → {CallbridgeHandlers, CallbridgeStore} → CallbridgeModel
+//   callbridge (exe) → CallbridgeCLI → CallbridgeServer → {CallbridgeHandlers, CallbridgeStore(Postgres)} → CallbridgeModel
+//   CallbridgeStore holds the EventLog protocols and the SQLite log; CallbridgeStorePostgres the PostgreSQL one.
 //   CallbridgeCrypto wraps OpenSSL libcrypto for verifiers and delivery signing.
 //   CallbridgeTransport wraps the libcurl multi interface (CCurl) for delivery.
 let package = Package(
@@ -20,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // TLS settings for PostgreSQL connections (already in the graph through postgres-nio).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // Tests only: real HTTP sinks for CallbridgeTransportTests (already in
         // the graph through hummingbird, which requires the same version).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -64,6 +68,18 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // The same EventLog on PostgreSQL, for several processes sharing one log.
+        .target(
+            name: "CallbridgeStorePostgres",
+            dependencies: [
+                "CallbridgeModel",
+                "CallbridgeStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "CallbridgeDispatch",
             dependencies: [
@@ -84,6 +100,7 @@ let package = Package(
                 "CallbridgeDispatch",
                 "CallbridgeHandlers",
                 "CallbridgeStore",
+                "CallbridgeStorePostgres",
                 "CallbridgeTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -139,7 +156,16 @@ let package = Package(
             dependencies: ["CallbridgeHandlers"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "CallbridgeStoreTests", dependencies: ["CallbridgeStore"]),
+        // One conformance suite for every EventLog: SQLite, and PostgreSQL when
+        // CALLBRIDGE_TEST_POSTGRES_URL names a server (scripts/test.sh starts one).
+        .testTarget(
+            name: "CallbridgeStoreTests",
+            dependencies: [
+                "CallbridgeStore", "CallbridgeStorePostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "CallbridgeSimulatorTests",
             dependencies: ["CallbridgeSimulator", "CallbridgeHandlers", "CallbridgeCrypto", "CallbridgeModel"]

@@ -15,7 +15,7 @@ import Synchronization
 /// - if SQLite aborts the whole transaction, or the commit fails, `write`
 ///   throws: nothing of the batch was stored;
 /// - statistics are updated only after a successful commit.
-struct AppendBatchWriter: Sendable {
+package struct AppendBatchWriter: Sendable {
     let dbPool: DatabasePool
     let statistics = AppendStatistics()
 
@@ -87,7 +87,7 @@ struct AppendBatchWriter: Sendable {
     }
 
     /// Wall-clock now, to the millisecond.
-    static func currentTimestamp() -> Timestamp {
+    package static func currentTimestamp() -> Timestamp {
         Timestamp(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
     }
 }
@@ -117,12 +117,12 @@ final class AppendStatistics: Sendable {
 
 /// Stores HTTP headers as a JSON array of `[name, value]` pairs (order and
 /// repeated names kept), using the model's `JSONValue`.
-enum HeaderCoding {
-    static func render(_ headers: [HeaderField]) -> String {
+package enum HeaderCoding {
+    package static func render(_ headers: [HeaderField]) -> String {
         JSONValue.array(headers.map { .array([.string($0.name), .string($0.value)]) }).rendered()
     }
 
-    static func parse(_ text: String) throws -> [HeaderField] {
+    package static func parse(_ text: String) throws -> [HeaderField] {
         guard case .array(let items) = try JSONParser().parse(text) else {
             throw HeaderCodingError.notAnArray
         }
@@ -136,7 +136,7 @@ enum HeaderCoding {
 }
 
 /// Why a stored header list could not be read back.
-enum HeaderCodingError: Error, Sendable {
+package enum HeaderCodingError: Error, Sendable {
     case notAnArray
     case notAPair
 }

@@ -27,6 +27,26 @@ public protocol EventLog: DeliveryLog, ReplayLog, RetentionLog {
     /// Whether a write transaction can be started right now (readiness
     /// probes). Writes nothing; nil when writable, otherwise why not.
     func writeProbeFailure() async -> String?
+    /// Releases connections and background work. Call once, after the last
+    /// use; the log must not be used afterwards.
+    func close() async
+}
+
+extension EventLog {
+    /// Nothing to release by default (SQLite closes when the last reference goes).
+    public func close() async {}
+}
+
+/// A log shared by several processes that can say when any of them committed
+/// deliveries that are due now (PostgreSQL's LISTEN/NOTIFY), so idle
+/// dispatchers wake at once instead of at their next poll.
+///
+/// Invariant: a notification is a hint, never the only way work is found;
+/// dispatchers keep polling, so a lost notification delays, never loses.
+public protocol DeliveryNotifying: Sendable {
+    /// Calls `onDeliveries` whenever any process commits new due deliveries,
+    /// until the calling task is cancelled (reconnecting after failures).
+    func watchDeliveries(_ onDeliveries: @escaping @Sendable () -> Void) async
 }
 
 /// What ingest hands to the log: the normalized event, the raw request it came

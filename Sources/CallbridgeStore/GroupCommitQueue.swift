@@ -15,9 +15,9 @@ import Synchronization
 /// - items are committed in submission order;
 /// - if `commit` throws, every caller of that batch receives the error;
 ///   otherwise each caller receives the result at its own position.
-final class GroupCommitQueue<Item: Sendable, Outcome: Sendable>: Sendable {
+package final class GroupCommitQueue<Item: Sendable, Outcome: Sendable>: Sendable {
     /// Commits a batch; returns one result per item, in the same order.
-    typealias Commit = @Sendable ([Item]) async throws -> [Result<Outcome, any Error>]
+    package typealias Commit = @Sendable ([Item]) async throws -> [Result<Outcome, any Error>]
 
     private typealias Waiter = CheckedContinuation<Outcome, any Error>
 
@@ -30,13 +30,13 @@ final class GroupCommitQueue<Item: Sendable, Outcome: Sendable>: Sendable {
     private let maxBatchSize: Int
     private let commit: Commit
 
-    init(maxBatchSize: Int = 1000, commit: @escaping Commit) {
+    package init(maxBatchSize: Int = 1000, commit: @escaping Commit) {
         self.maxBatchSize = max(1, maxBatchSize)
         self.commit = commit
     }
 
     /// Enqueues `item` and returns its result once its batch has been committed.
-    func submit(_ item: Item) async throws -> Outcome {
+    package func submit(_ item: Item) async throws -> Outcome {
         try await withCheckedThrowingContinuation { (waiter: Waiter) in
             let startDrain = state.withLock { state -> Bool in
                 state.pending.append((item, waiter))
@@ -85,6 +85,6 @@ final class GroupCommitQueue<Item: Sendable, Outcome: Sendable>: Sendable {
 
 /// A broken `GroupCommitQueue.Commit` implementation (a programming error,
 /// reported to every caller of the batch instead of trapping).
-enum GroupCommitError: Error, Sendable, Equatable {
+package enum GroupCommitError: Error, Sendable, Equatable {
     case resultCountMismatch(expected: Int, got: Int)
 }

@@ -1,0 +1,229 @@
+import CallbridgeModel
+import CallbridgeStore
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// Writes a batch of ingest records in one transaction: the commit step of
+/// the PostgreSQL log's group commit. Four prepared statements, each over
+/// arrays (`unnest`), so a batch costs the same few round trips whatever
+/// its size.
+///
+/// Invariants: a record whose `(provider, dedupKey)` is stored already, by
+/// another process or earlier in this batch, writes nothing and yields
+/// `.duplicate(of:)` the stored id; results are in record order; statistics
+/// change only after a commit.
+enum PostgresAppendBatch {
+    private struct DedupKey: Hashable {
+        var provider: String
+        var key: String
+    }
+
+    static func write(_ records: [IngestRecord], client: PostgresClient, logger: Logger,
+                      statistics: PostgresAppendStatistics) async throws -> [Result<AppendOutcome, any Error>] {
+        let now = AppendBatchWriter.currentTimestamp().millisecondsSinceEpoch
+        return await PostgresBatch.isolating(records) { records in
+            let outcomes = try await client.withTransaction(logger: logger) { connection in
+                try await insert(records, now: now, on: connection, logger: logger)
+            }
+            statistics.recordCommit(stored: outcomes.count(where: { if case .stored = $0 { true } else { false } }))
+            return outcomes
+        }
+    }
+
+    private static func insert(_ records: [IngestRecord], now: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [AppendOutcome] {
+        // Within the batch, the first record of a dedup key leads; later ones follow it.
+        var leader = [Int?](repeating: nil, count: records.count)
+        var firstIndex: [DedupKey: Int] = [:]
+        for (index, record) in records.enumerated() {
+            guard let key = record.dedupKey else { continue }
+            let dedup = DedupKey(provider: record.event.data.provider, key: key)
+            if let first = firstIndex[dedup] { leader[index] = first } else { firstIndex[dedup] = index }
+        }
+        let leaders = records.indices.filter { leader[$0] == nil }
+
+        var events = InsertEvents()
+        for index in leaders { events.append(records[index]) }
+        let stored = Set(try await connection.rows(events, logger: logger))
+
+        // Leaders that conflicted: their key is stored; find the stored id.
+        var conflicted = ExistingIDs()
+        for index in leaders where !stored.contains(records[index].event.id.rawValue) {
+            guard let key = records[index].dedupKey else { continue }
+            conflicted.providers.append(records[index].event.data.provider)
+            conflicted.keys.append(key)
+        }
+        var existing: [DedupKey: EventID] = [:]
+        if !conflicted.keys.isEmpty {
+            for (provider, key, id) in try await connection.rows(conflicted, logger: logger) {
+                guard let eventID = EventID(id) else { throw PostgresEventLogError.corruptRow(table: "events", key: id, reason: "not an event id") }
+                existing[DedupKey(provider: provider, key: key)] = eventID
+            }
+        }
+
+        var raws = InsertRawRequests()
+        var deliveries = InsertDeliveries(now: now)
+        for index in leaders where stored.contains(records[index].event.id.rawValue) {
+            raws.append(records[index])
+            var seen = Set<String>()
+            for endpoint in records[index].endpoints where seen.insert(endpoint).inserted {
+                deliveries.eventIDs.append(records[index].event.id.rawValue)
+                deliveries.endpoints.append(endpoint)
+            }
+        }
+        if !raws.eventIDs.isEmpty { _ = try await connection.execute(raws, logger: logger) }
+        if !deliveries.eventIDs.isEmpty {
+            _ = try await connection.rows(deliveries, logger: logger)
+            try await connection.query("SELECT pg_notify(\(PostgresEventLog.deliveriesChannel), '')", logger: logger)
+        }
+
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(records.count)
+        for (index, record) in records.enumerated() {
+            if let first = leader[index] {
+                outcomes.append(.duplicate(of: outcomes[first].eventID))
+            } else if stored.contains(record.event.id.rawValue) {
+                outcomes.append(.stored(record.event.id))
+            } else if let key = record.dedupKey, let id = existing[DedupKey(provider: record.event.data.provider, key: key)] {
+                outcomes.append(.duplicate(of: id))
+            } else {
+                // Conflicted, yet the row is gone (pruned in between): fail, the provider retries.
+                throw PostgresEventLogError.database("event \(record.event.id) was neither stored nor found as a duplicate")
+            }
+        }
+        return outcomes
+    }
+}
+
+/// `INSERT … ON CONFLICT DO NOTHING RETURNING id` for a batch of events.
+private struct InsertEvents: PostgresPreparedStatement {
+    static let sql = """
+        INSERT INTO events (id, type, provider, route, channel, verified, order_id, received_at_ms, dedup_key, envelope)
+        SELECT id, type, provider, route, channel, verified,
+               CASE WHEN order_null THEN NULL ELSE order_id END, received_at_ms,
+               CASE WHEN key_null THEN NULL ELSE dedup_key END, envelope
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::bool[],
+                    $9::int8[], $10::text[], $11::bool[], $12::bytea[])
+             AS r(id, type, provider, route, channel, verified, order_id, order_null, received_at_ms, dedup_key, key_null, envelope)
+        ON CONFLICT ON CONSTRAINT events_dedup DO NOTHING
+        RETURNING id
+        """
+    typealias Row = String
+
+    var ids: [String] = []
+    var types: [String] = []
+    var providers: [String] = []
+    var routes: [String] = []
+    var channels: [String] = []
+    var verified: [Bool] = []
+    var orderIDs = NullableColumn<String>(placeholder: "")
+    var receivedAt: [Int64] = []
+    var dedupKeys = NullableColumn<String>(placeholder: "")
+    var envelopes: [ByteBuffer] = []
+
+    mutating func append(_ record: IngestRecord) {
+        let event = record.event
+        ids.append(event.id.rawValue)
+        types.append(event.type.rawValue)
+        providers.append(event.data.provider)
+        routes.append(event.data.route)
+        channels.append(event.data.channel.rawValue)
+        verified.append(event.data.verified)
+        orderIDs.append(event.data.orderID)
+        receivedAt.append(event.data.receivedAt.millisecondsSinceEpoch)
+        dedupKeys.append(record.dedupKey)
+        envelopes.append(ByteBuffer(bytes: event.envelopeBytes))
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 12)
+        b.append(ids); b.append(types); b.append(providers); b.append(routes); b.append(channels); b.append(verified)
+        b.append(orderIDs.values); b.append(orderIDs.isNull); b.append(receivedAt)
+        b.append(dedupKeys.values); b.append(dedupKeys.isNull); b.append(envelopes)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> String { try row.decode(String.self) }
+}
+
+/// The stored ids of `(provider, dedup_key)` pairs.
+private struct ExistingIDs: PostgresPreparedStatement {
+    static let sql = """
+        SELECT e.provider, e.dedup_key, e.id FROM events e
+        JOIN unnest($1::text[], $2::text[]) AS k(provider, dedup_key) ON e.provider = k.provider AND e.dedup_key = k.dedup_key
+        """
+    typealias Row = (String, String, String)
+    var providers: [String] = []
+    var keys: [String] = []
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 2)
+        b.append(providers); b.append(keys)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> (String, String, String) { try row.decode((String, String, String).self) }
+}
+
+/// The raw requests of the stored events of a batch.
+private struct InsertRawRequests: PostgresPreparedStatement {
+    static let sql = """
+        INSERT INTO raw_requests (event_id, method, path, query, headers, body, remote_address, received_at_ms)
+        SELECT event_id, method, path, query, headers, body, CASE WHEN address_null THEN NULL ELSE remote_address END, received_at_ms
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::bool[], $9::int8[])
+             AS r(event_id, method, path, query, headers, body, remote_address, address_null, received_at_ms)
+        """
+    typealias Row = ()
+    var eventIDs: [String] = []
+    var methods: [String] = []
+    var paths: [String] = []
+    var queries: [String] = []
+    var headers: [String] = []
+    var bodies: [ByteBuffer] = []
+    var addresses = NullableColumn<String>(placeholder: "")
+    var receivedAt: [Int64] = []
+
+    mutating func append(_ record: IngestRecord) {
+        let raw = record.raw
+        eventIDs.append(record.event.id.rawValue)
+        methods.append(raw.method)
+        paths.append(raw.path)
+        queries.append(raw.query)
+        headers.append(HeaderCoding.render(raw.headers))
+        bodies.append(ByteBuffer(bytes: raw.body))
+        addresses.append(raw.remoteAddress)
+        receivedAt.append(raw.receivedAt.millisecondsSinceEpoch)
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 9)
+        b.append(eventIDs); b.append(methods); b.append(paths); b.append(queries); b.append(headers); b.append(bodies)
+        b.append(addresses.values); b.append(addresses.isNull); b.append(receivedAt)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws {}
+}
+
+/// One pending delivery, due now, per (event, endpoint) pair.
+struct InsertDeliveries: PostgresPreparedStatement {
+    static let sql = """
+        INSERT INTO deliveries (event_id, endpoint, state, attempt_count, next_attempt_at_ms, created_at_ms, updated_at_ms)
+        SELECT event_id, endpoint, 'pending', 0, $3, $3, $3 FROM unnest($1::text[], $2::text[]) AS d(event_id, endpoint)
+        RETURNING id
+        """
+    typealias Row = Int64
+    var eventIDs: [String] = []
+    var endpoints: [String] = []
+    let now: Int64
+
+    init(now: Int64) { self.now = now }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 3)
+        b.append(eventIDs); b.append(endpoints); b.append(now)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+}

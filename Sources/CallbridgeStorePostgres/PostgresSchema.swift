@@ -1,0 +1,143 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema of the event log: the same tables and columns as
+/// the SQLite log (`SQLiteSchema`), so `log copy` moves rows one to one.
+///
+/// Invariants: migrations are append-only and named; `migrate` applies the
+/// missing ones in one transaction holding a transaction-level advisory lock,
+/// so processes starting together migrate once and the others wait, then
+/// find nothing left to do. Times are Unix milliseconds in BIGINT columns.
+enum PostgresSchema {
+    /// Key of the advisory lock held while migrating ("callbrdg" in ASCII).
+    static let migrationLockKey: Int64 = 0x63616C6C_62726467
+
+    /// Every migration, oldest first.
+    static let migrations: [(id: String, sql: [String])] = [
+        ("v1", [
+            """
+            CREATE TABLE events (
+                id             TEXT    NOT NULL PRIMARY KEY,
+                type           TEXT    NOT NULL,
+                provider       TEXT    NOT NULL,
+                route          TEXT    NOT NULL,
+                channel        TEXT    NOT NULL,
+                verified       BOOLEAN NOT NULL,
+                order_id       TEXT,
+                received_at_ms BIGINT  NOT NULL,
+                dedup_key      TEXT,
+                envelope       BYTEA   NOT NULL,
+                revision       BIGINT  NOT NULL DEFAULT 1,
+                -- NULL dedup keys never collide (NULLs are distinct in a UNIQUE constraint).
+                CONSTRAINT events_dedup UNIQUE (provider, dedup_key)
+            )
+            """,
+            "CREATE INDEX events_by_provider_type ON events (provider, type, id)",
+            "CREATE INDEX events_by_type ON events (type, id)",
+            "CREATE INDEX events_by_received ON events (received_at_ms, id)",
+            """
+            CREATE TABLE raw_requests (
+                event_id       TEXT   NOT NULL PRIMARY KEY REFERENCES events (id) ON DELETE CASCADE,
+                method         TEXT   NOT NULL,
+                path           TEXT   NOT NULL,
+                query          TEXT   NOT NULL,
+                headers        TEXT   NOT NULL,
+                body           BYTEA  NOT NULL,
+                remote_address TEXT,
+                received_at_ms BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE deliveries (
+                id                  BIGSERIAL PRIMARY KEY,
+                event_id            TEXT   NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+                endpoint            TEXT   NOT NULL,
+                state               TEXT   NOT NULL CHECK (state IN ('pending', 'in_flight', 'succeeded', 'dead')),
+                attempt_count       BIGINT NOT NULL DEFAULT 0,
+                next_attempt_at_ms  BIGINT,
+                lease_owner         TEXT,
+                lease_expires_at_ms BIGINT,
+                last_status_code    BIGINT,
+                last_error          TEXT,
+                created_at_ms       BIGINT NOT NULL,
+                updated_at_ms       BIGINT NOT NULL,
+                superseded_by       BIGINT REFERENCES deliveries (id) ON DELETE SET NULL
+            )
+            """,
+            // Partial indexes: leasing reads only the due end of each endpoint's queue.
+            "CREATE INDEX deliveries_pending_due ON deliveries (endpoint, next_attempt_at_ms, id) WHERE state = 'pending'",
+            "CREATE INDEX deliveries_leases ON deliveries (endpoint, lease_expires_at_ms) WHERE state = 'in_flight'",
+            "CREATE INDEX deliveries_by_event ON deliveries (event_id)",
+            "CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint, state)",
+            """
+            CREATE TABLE attempts (
+                id               BIGSERIAL PRIMARY KEY,
+                delivery_id      BIGINT NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+                number           BIGINT NOT NULL,
+                started_at_ms    BIGINT NOT NULL,
+                duration_ms      BIGINT NOT NULL,
+                status_code      BIGINT,
+                error            TEXT,
+                response_snippet BYTEA
+            )
+            """,
+            "CREATE INDEX attempts_by_delivery ON attempts (delivery_id, number)",
+            """
+            CREATE TABLE endpoint_states (
+                name          TEXT    NOT NULL PRIMARY KEY,
+                disabled      BOOLEAN NOT NULL DEFAULT FALSE,
+                reason        TEXT,
+                updated_at_ms BIGINT  NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE event_revisions (
+                event_id       TEXT   NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+                revision       BIGINT NOT NULL,
+                type           TEXT   NOT NULL,
+                envelope       BYTEA  NOT NULL,
+                replaced_at_ms BIGINT NOT NULL,
+                PRIMARY KEY (event_id, revision)
+            )
+            """,
+        ]),
+    ]
+
+    /// Applies every missing migration; returns the ids it applied (empty
+    /// when another process had migrated already).
+    @discardableResult
+    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        try await connection.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLockKey))", logger: logger)
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS callbridge_migrations (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                """, logger: logger)
+            var applied = Set<String>()
+            for try await id in try await connection.query("SELECT id FROM callbridge_migrations", logger: logger).decode(String.self) {
+                applied.insert(id)
+            }
+            var done: [String] = []
+            for migration in migrations where !applied.contains(migration.id) {
+                for statement in migration.sql {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO callbridge_migrations (id) VALUES (\(migration.id))", logger: logger)
+                done.append(migration.id)
+            }
+            return done
+        }
+    }
+
+    /// Migration ids this build knows but the database lacks.
+    static func missingMigrations(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        let exists = try await connection.query("SELECT to_regclass('callbridge_migrations') IS NOT NULL", logger: logger).decode(Bool.self)
+        var hasTable = false
+        for try await value in exists { hasTable = value }
+        guard hasTable else { return migrations.map(\.id) }
+        var applied = Set<String>()
+        for try await id in try await connection.query("SELECT id FROM callbridge_migrations", logger: logger).decode(String.self) {
+            applied.insert(id)
+        }
+        return migrations.map(\.id).filter { !applied.contains($0) }
+    }
+}
