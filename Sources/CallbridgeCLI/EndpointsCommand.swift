@@ -16,10 +16,11 @@ struct EndpointsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try options.load(requireSecrets: false)
-            let log = try EventsCommand.openLog(config)
             let now = SystemClock.now()
-            let stats = Dictionary(uniqueKeysWithValues: try await log.endpointStatistics(now: now).map { ($0.endpoint, $0) })
-            let disabled = try await log.disabledEndpoints()
+            let (statistics, disabled) = try await LogAccess.withLog(config, readOnly: true) { log in
+                (try await log.endpointStatistics(now: now), try await log.disabledEndpoints())
+            }
+            let stats = Dictionary(uniqueKeysWithValues: statistics.map { ($0.endpoint, $0) })
             var rows: [JSONValue] = []
             var names = config.endpoints.map(\.name)
             names += stats.keys.filter { !names.contains($0) }.sorted()  // deliveries for endpoints no longer configured
@@ -78,7 +79,8 @@ struct EndpointsCommand: AsyncParsableCommand {
         guard config.endpoints.contains(where: { $0.name == name }) else {
             throw CLIError("no endpoint named '\(name)' in \(config.file) (configured: \(config.endpoints.map(\.name).joined(separator: ", ")))")
         }
-        let log = try CallbridgeApplication.openLog(config.storage)
-        try await log.setEndpoint(name, disabled: disabled, reason: reason, now: SystemClock.now())
+        try await LogAccess.withLog(config, readOnly: false) { log in
+            try await log.setEndpoint(name, disabled: disabled, reason: reason, now: SystemClock.now())
+        }
     }
 }

@@ -9,20 +9,9 @@ struct EventsCommand: AsyncParsableCommand {
         commandName: "events", abstract: "Read events from the log.", subcommands: [List.self, Show.self]
     )
 
-    static func openLog(_ options: ConfigOption) throws -> SQLiteEventLog {
-        try openLog(try options.load(requireSecrets: false))
-    }
-
-    /// Opens the configured log read-only: safe while a server writes to it.
-    static func openLog(_ config: CallbridgeConfig) throws -> SQLiteEventLog {
-        switch config.storage {
-        case .sqlite(let path, _):
-            do {
-                return try SQLiteEventLog.openReadOnly(path: path)
-            } catch {
-                throw CLIError("cannot open the log at \(path): \(error)")
-            }
-        }
+    /// Runs `body` on the configured log opened read-only: safe while a server writes to it.
+    static func withLog<T>(_ options: ConfigOption, _ body: (any EventLog) async throws -> T) async throws -> T {
+        try await LogAccess.withLog(try options.load(requireSecrets: false), readOnly: true, body)
     }
 
     struct List: AsyncParsableCommand {
@@ -44,10 +33,8 @@ struct EventsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let log = try EventsCommand.openLog(options)
-            let events = try await log.events(matching: EventQuery(
-                provider: provider, type: type.flatMap(EventType.init(rawValue:)), before: before.flatMap(EventID.init), limit: limit
-            ))
+            let query = EventQuery(provider: provider, type: type.flatMap(EventType.init(rawValue:)), before: before.flatMap(EventID.init), limit: limit)
+            let events = try await EventsCommand.withLog(options) { log in try await log.events(matching: query) }
             if json {
                 print(JSONValue.array(events.map(\.envelope)).rendered())
                 return
@@ -74,10 +61,11 @@ struct EventsCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let eventID = EventID(id) else { throw ValidationError("'\(id)' is not an event id (evt_…)") }
-            let log = try EventsCommand.openLog(options)
-            guard let stored = try await log.event(id: eventID) else { throw CLIError("no event \(id) in the log") }
+            let (found, deliveries) = try await EventsCommand.withLog(options) { log in
+                (try await log.event(id: eventID), try await log.deliveries(forEvent: eventID))
+            }
+            guard let stored = found else { throw CLIError("no event \(id) in the log") }
             print(stored.event.envelope.renderedPretty())
-            let deliveries = try await log.deliveries(forEvent: eventID)
             print("deliveries: \(deliveries.isEmpty ? "none" : "")")
             for delivery in deliveries {
                 print("  \(delivery.endpoint): \(delivery.state.rawValue), attempts \(delivery.attemptCount)"

@@ -20,11 +20,11 @@ struct PruneCommand: AsyncParsableCommand {
         guard days >= 1 else { throw ValidationError("--days must be at least 1") }
         let cutoff = RetentionService.cutoff(days: days, now: SystemClock.now())
         if dryRun {
-            let log = try EventsCommand.openLog(config)
-            print("would delete \(try await log.prunableCount(before: cutoff)) event(s) received before \(cutoff.rfc3339)")
+            let count = try await LogAccess.withLog(config, readOnly: true) { log in try await log.prunableCount(before: cutoff) }
+            print("would delete \(count) event(s) received before \(cutoff.rfc3339)")
         } else {
-            let log = try CallbridgeApplication.openLog(config.storage)
-            print("deleted \(try await log.prune(before: cutoff, batchSize: 1000)) event(s) received before \(cutoff.rfc3339)")
+            let count = try await LogAccess.withLog(config, readOnly: false) { log in try await log.prune(before: cutoff, batchSize: 1000) }
+            print("deleted \(count) event(s) received before \(cutoff.rfc3339)")
         }
     }
 }

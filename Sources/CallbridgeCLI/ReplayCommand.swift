@@ -59,19 +59,20 @@ struct ReplayCommand: AsyncParsableCommand {
                 throw CLIError("handler files are invalid:\n\(error)")
             }
         }
-        let log = try CallbridgeApplication.openLog(config.storage)
-        let service = ReplayService(log: log, endpoints: config.endpoints, handlers: handlers)
         let started = SystemClock.now()
         let showProgress = isatty(STDERR_FILENO) == 1 && !dryRun
         let result: ReplayService.Progress
         do {
-            result = try await service.run(selection, options: .init(renormalize: renormalize, dryRun: dryRun)) { progress in
+            result = try await LogAccess.withLog(config, readOnly: false) { [dryRun, renormalize, handlers] log in
+                let service = ReplayService(log: log, endpoints: config.endpoints, handlers: handlers)
+                return try await service.run(selection, options: .init(renormalize: renormalize, dryRun: dryRun)) { progress in
                 guard showProgress, progress.total > 0 else { return }
                 let elapsed = max(0.001, Double(SystemClock.now().millisecondsSinceEpoch - started.millisecondsSinceEpoch) / 1000)
                 let rate = Double(progress.events) / elapsed
                 let eta = rate > 0 ? Int(Double(progress.total - progress.events) / rate) : 0
                 let line = "\r\(progress.events)/\(progress.total) events, \(progress.deliveries) deliveries, \(Int(rate))/s, ETA \(eta)s   "
                 ReplayCommand.writeToStandardError(line)
+                }
             }
         } catch let failure as ReplayService.Failure {
             throw CLIError(failure.description)

@@ -3,6 +3,7 @@ import CallbridgeCrypto
 import CallbridgeDispatch
 import CallbridgeHandlers
 import CallbridgeServer
+import CallbridgeStore
 import CallbridgeTransport
 import Hummingbird
 import Logging
@@ -62,7 +63,12 @@ struct ServeCommand: AsyncParsableCommand {
                 "route": "\(route.qualifiedName)", "missing": "\(route.confirmationUnresolved.joined(separator: ","))",
             ])
         }
-        let log = try CallbridgeApplication.openLog(config.storage)
+        let log: any EventLog
+        do {
+            log = try await CallbridgeApplication.openLog(config.storage, logger: logger)
+        } catch {
+            throw CLIError("cannot open the log (\(config.storage)): \(error)")
+        }
         let transport: CurlTransport
         do {
             let perHost = max(32, config.endpoints.map(\.maxInFlight).max() ?? 32)
@@ -110,9 +116,20 @@ struct ServeCommand: AsyncParsableCommand {
         if let days = config.retentionDays {
             services.insert(RetentionService(log: log, days: days, logger: logger), at: 0)
         }
+        if let shared = log as? any DeliveryNotifying {
+            // Another process's commits wake this dispatcher (LISTEN/NOTIFY).
+            services.insert(DeliveryWatchService(log: shared, dispatcher: dispatcher), at: 0)
+        }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await transport.shutdown()
+            await log.close()
+            throw error
+        }
         await transport.shutdown()
+        await log.close()
         logger.info("stopped")
     }
 

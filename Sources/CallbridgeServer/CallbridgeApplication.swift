@@ -1,6 +1,7 @@
 import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeStore
+import CallbridgeStorePostgres
 import CallbridgeTransport
 import Hummingbird
 import Logging
@@ -34,11 +35,14 @@ public enum CallbridgeApplication {
         )
     }
 
-    /// Opens the log named by the config (creating the SQLite file if needed).
-    public static func openLog(_ storage: CallbridgeConfig.Storage) throws -> any EventLog {
+    /// Opens the log named by the config read-write: creates the SQLite file
+    /// if needed, or connects to PostgreSQL; either way migrates the schema.
+    public static func openLog(_ storage: CallbridgeConfig.Storage, logger: Logger = Logger(label: "callbridge")) async throws -> any EventLog {
         switch storage {
         case .sqlite(let path, let full):
             return try SQLiteEventLog(path: path, synchronous: full ? .full : .normal)
+        case .postgres(let url):
+            return try await PostgresEventLog.connect(url: url, logger: logger)
         }
     }
 }

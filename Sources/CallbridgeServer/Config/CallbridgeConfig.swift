@@ -1,6 +1,8 @@
 import CallbridgeDispatch
 import CallbridgeHandlers
 import CallbridgeModel
+import CallbridgeStorePostgres
+import Foundation
 
 /// `callbridge.yaml`, parsed once into values and validated before anything
 /// starts. Every key is documented in README.md ("Configuration").
@@ -45,8 +47,18 @@ public struct CallbridgeConfig: Sendable {
     }
 
     /// Which log implementation stores events.
-    public enum Storage: Sendable, Hashable {
+    public enum Storage: Sendable, Hashable, CustomStringConvertible {
         case sqlite(path: String, synchronousFull: Bool)
+        /// A PostgreSQL database shared by several processes.
+        case postgres(PostgresURL)
+
+        /// For logs: the PostgreSQL password is never shown.
+        public var description: String {
+            switch self {
+            case .sqlite(let path, let full): return "sqlite:\(path) (synchronous \(full ? "full" : "normal"))"
+            case .postgres(let url): return url.description
+            }
+        }
     }
 
     public static let defaultMaxBodyBytes = 1 << 20
@@ -91,8 +103,11 @@ public struct CallbridgeConfig: Sendable {
         }
         if let storage = try root.optional("storage") {
             try storage.rejectUnknownKeys(["sqlite", "synchronous", "postgres"])
-            if try storage.optional("postgres") != nil {
-                throw try storage.required("postgres").error("PostgreSQL storage is not available in this build yet; use sqlite: PATH")
+            if let postgres = try storage.optional("postgres") {
+                if try storage.optional("sqlite") != nil { throw postgres.error("choose one of sqlite and postgres") }
+                if let sync = try storage.optional("synchronous") { throw sync.error("synchronous applies to sqlite only") }
+                config.storage = .postgres(try parsePostgresURL(postgres, secrets: secrets))
+                return try parseRest(root, into: config, secrets: secrets, requireSecrets: requireSecrets)
             }
             let path = try storage.required("sqlite").string()
             guard !path.isEmpty else { throw try storage.required("sqlite").error("must be a file path") }
@@ -106,6 +121,36 @@ public struct CallbridgeConfig: Sendable {
             }
             config.storage = .sqlite(path: path, synchronousFull: full)
         }
+        return try parseRest(root, into: config, secrets: secrets, requireSecrets: requireSecrets)
+    }
+
+    /// `storage.postgres`: a URL without a password, or a `${ENV}` / `file:`
+    /// reference to one with a password (a password is a secret, never
+    /// written in the config).
+    static func parsePostgresURL(_ node: ConfigNode, secrets: SecretSource) throws(ConfigError) -> PostgresURL {
+        let text = try node.string()
+        let value: String
+        if let reference = SecretReference(text) {
+            guard let resolved = secrets.resolve(reference) else { throw node.error("\(reference) is not set (or the file is empty)") }
+            value = resolved.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            value = text
+        }
+        let url: PostgresURL
+        do {
+            url = try PostgresURL(parsing: value)
+        } catch {
+            throw node.error("\(error)")
+        }
+        if url.password != nil, SecretReference(text) == nil {
+            throw node.error("this URL holds a password: reference it as ${ENV_VAR} or file:PATH instead of writing it in the config")
+        }
+        return url
+    }
+
+    private static func parseRest(_ root: ConfigNode, into config: CallbridgeConfig, secrets: SecretSource,
+                                  requireSecrets: Bool) throws(ConfigError) -> CallbridgeConfig {
+        var config = config
         if let handlers = try root.optional("handlers") {
             if case .mapping = handlers.node {
                 try handlers.rejectUnknownKeys(["directory"])
