@@ -139,6 +139,8 @@ let package = Package(
             name: "CallbridgeTestSupport",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -161,8 +163,7 @@ let package = Package(
         .testTarget(
             name: "CallbridgeStoreTests",
             dependencies: [
-                "CallbridgeStore", "CallbridgeStorePostgres",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "CallbridgeStore", "CallbridgeStorePostgres", "CallbridgeTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
