@@ -122,6 +122,12 @@ public final class PostgresEventLog: EventLog, DeliveryNotifying, Sendable {
         }
     }
 
+    /// Writes `records` as one batch, bypassing the queue: the exact path the
+    /// queue's drain takes. For tests.
+    func writeBatch(_ records: [IngestRecord]) async throws -> [Result<AppendOutcome, any Error>] {
+        try await PostgresAppendBatch.write(records, client: client, logger: logger, statistics: statistics)
+    }
+
     /// Runs `body` and turns driver errors into readable `PostgresEventLogError`s.
     func database<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do {

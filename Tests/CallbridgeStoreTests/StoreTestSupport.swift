@@ -52,17 +52,3 @@ enum Fixtures {
         return IngestRecord(event: event, raw: raw, dedupKey: dedupKey, endpoints: endpoints)
     }
 }
-
-extension SQLiteEventLog {
-    /// Every stored event, newest first (pages through the whole log).
-    func allEvents(provider: String? = nil, type: EventType? = nil) async throws -> [Event] {
-        var result: [Event] = []
-        var cursor: EventID?
-        while true {
-            let page = try await events(matching: EventQuery(provider: provider, type: type, before: cursor, limit: 100))
-            result += page
-            guard let last = page.last, page.count == 100 else { return result }
-            cursor = last.id
-        }
-    }
-}
