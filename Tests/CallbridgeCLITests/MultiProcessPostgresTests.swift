@@ -1,0 +1,373 @@
+import CallbridgeCrypto
+import CallbridgeModel
+import CallbridgeTestSupport
+import Foundation
+import HummingbirdTesting
+import NIOCore
+import Synchronization
+import Testing
+
+/// A run that demands PostgreSQL (scripts/test.sh sets CALLBRIDGE_REQUIRE_POSTGRES=1)
+/// fails here instead of skipping the PostgreSQL suites in silence.
+@Suite struct PostgresRequirementTests {
+    @Test func postgresIsConfiguredWhenTheRunRequiresIt() {
+        #expect(!TestPostgres.missingButRequired,
+                "CALLBRIDGE_REQUIRE_POSTGRES=1 but CALLBRIDGE_TEST_POSTGRES_URL is empty: the PostgreSQL tests would be skipped")
+    }
+}
+
+/// Two real `callbridge serve` processes sharing one PostgreSQL log: one is
+/// killed with SIGKILL while deliveries are in flight, the other takes over
+/// its expired leases. Nothing acked is lost, and the only duplicates are the
+/// deliveries whose lease the dead process held.
+@Suite(.enabled(if: TestPostgres.isAvailable), .serialized)
+struct MultiProcessPostgresTests {
+    static let secret = "whsec_" + ByteEncoding.base64(Array("multi-process-endpoint-signing-k".utf8))
+    /// The endpoint's `max_in_flight`: the most deliveries one process can have in flight.
+    static let maxInFlight = 16
+    /// Endpoint timeout (2 s) + `lease_margin` (1 s).
+    static let leaseDuration: Duration = .seconds(3)
+    /// How much earlier than `leaseDuration` after the kill a re-leased copy may arrive
+    /// (the dead process leased it a little before it died).
+    static let leaseSlack: Duration = .milliseconds(500)
+    /// A copy sent by the killed process may still be read by the sink a moment after the kill.
+    static let killSlack: Duration = .milliseconds(250)
+
+    /// Runs `body` with a fresh database, dropped afterwards even on failure.
+    func withDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
+        let url = try await TestPostgres.createDatabase(prefix: "cb_multi")
+        do {
+            let result = try await body(url)
+            await TestPostgres.dropDatabase(url: url)
+            return result
+        } catch {
+            await TestPostgres.dropDatabase(url: url)
+            throw error
+        }
+    }
+
+    /// The config of every process; the database URL comes from the
+    /// environment (`CALLBRIDGE_LOG_URL`) since a test server's URL may hold a password.
+    static func config(sinkPort: Int?) -> String {
+        var text = """
+            listen: {host: 127.0.0.1, port: 0}
+            storage: {postgres: "${CALLBRIDGE_LOG_URL}"}
+            handlers: \(repositoryRoot)/handlers
+            dispatch: {lease_margin: 1s, poll_interval: 200ms, breaker_failures: 1000}
+
+            """
+        if let sinkPort {
+            text += """
+                endpoints:
+                  - name: orders
+                    url: http://127.0.0.1:\(sinkPort)/orders
+                    secret: ${ORDERS_SECRET}
+                    timeout: 2s
+                    max_in_flight: \(maxInFlight)
+                    retry_schedule: [0s, 100ms, 200ms, 300ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms]
+
+                """
+        }
+        return text
+    }
+
+    static func environment(database: String) -> [String: String] {
+        var environment = providerSecrets
+        environment["ORDERS_SECRET"] = secret
+        environment["CALLBRIDGE_LOG_URL"] = database
+        return environment
+    }
+
+    /// Posts one signed Juspay webhook; returns the acked event id, or nil (recorded as an issue) for any other answer.
+    static func post(_ client: TestClient, id: String, order: Int) async throws -> String? {
+        let body = #"{"id":"\#(id)","date_created":"2026-11-23T09:59:58Z","event_name":"ORDER_SUCCEEDED","content":{"order":{"order_id":"ord_\#(order)","status":"CHARGED","amount":10.00,"currency":"EUR"}}}"#
+        let response = try await client.post("/juspay/webhook", headers: [
+            .authorization: "Basic " + Data("merchant_hooks:s3cret-basic-pass".utf8).base64EncodedString(),
+            .contentType: "application/json",
+        ], body: ByteBuffer(string: body))
+        guard response.status == .ok, let eventID = try? JSONParser().parse(Array(buffer: response.body ?? ByteBuffer()))["event_id"]?.stringValue else {
+            Issue.record("webhook \(id) answered \(response.status): \(String(buffer: response.body ?? ByteBuffer()))")
+            return nil
+        }
+        return eventID
+    }
+
+    /// The process's `callbridge_delivery_attempts_total` for `orders`, all outcomes.
+    static func deliveryAttempts(port: Int) async throws -> Double {
+        try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+            let response = try await client.get("/metrics")
+            let metrics = try PrometheusExposition(parsing: String(buffer: response.body ?? ByteBuffer()))
+            return metrics.samples.filter { $0.name == "callbridge_delivery_attempts_total" && $0.labels["endpoint"] == "orders" }
+                .reduce(0) { $0 + $1.value }
+        }
+    }
+
+    @Test func everyAckedEventIsDeliveredWhenOneOfTwoProcessesIsKilledMidDelivery() async throws {
+        let dirA = try makeTempDirectory()
+        let dirB = try makeTempDirectory()
+        defer {
+            try? FileManager.default.removeItem(atPath: dirA)
+            try? FileManager.default.removeItem(atPath: dirB)
+        }
+        try await withDatabase { database in
+            // Answers 200 after ~80 ms, so each process has deliveries in flight most of the time.
+            let sink = RecordingSink(defaultResponse: .hang(.milliseconds(80)))
+            try await sink.run { sinkPort in
+                let config = Self.config(sinkPort: sinkPort)
+                try config.write(toFile: dirA + "/callbridge.yaml", atomically: true, encoding: .utf8)
+                try config.write(toFile: dirB + "/callbridge.yaml", atomically: true, encoding: .utf8)
+                let environment = Self.environment(database: database)
+                let a = try ServeProcess(config: "callbridge.yaml", directory: dirA, environment: environment)
+                let b = try ServeProcess(config: "callbridge.yaml", directory: dirB, environment: environment)
+                defer {
+                    for serve in [a, b] where serve.process.isRunning {
+                        kill(serve.process.processIdentifier, SIGKILL)
+                        serve.process.waitUntilExit()
+                    }
+                }
+                try await a.waitUntilListening()
+                try await b.waitUntilListening()
+                try await run(sink: sink, a: a, b: b, database: database)
+            }
+        }
+    }
+
+    /// The scenario, once both processes listen.
+    private func run(sink: RecordingSink, a: ServeProcess, b: ServeProcess, database: String) async throws {
+        let count = 400
+        let prefix = "evt_mp_" + UUID().uuidString.prefix(8).lowercased()
+        let (portA, portB, pidA) = (a.port, b.port, a.process.processIdentifier)
+        let feed = WebhookFeed(count: count)
+        let killMoment = KillRecord()
+        // When each sink request arrived, to within the sampling period.
+        let arrivals = ArrivalClock(sink: sink)
+        let sampler = Task { await arrivals.sample() }
+        defer { sampler.cancel() }
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Four connections to each process, all taking the next webhook from one feed;
+            // after the kill only B's connections are left to post the rest.
+            for (port, dies) in [(portA, true), (portA, true), (portA, true), (portA, true), (portB, false), (portB, false), (portB, false), (portB, false)] {
+                group.addTask {
+                    do {
+                        try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+                            while let i = feed.take() {
+                                if let id = try await Self.post(client, id: "\(prefix)_\(i)", order: i) { feed.ack(id) }
+                            }
+                        }
+                    } catch {
+                        // A request to A that failed because A was killed is neither acked nor counted.
+                        guard dies && killMoment.killing else { throw error }
+                    }
+                }
+            }
+            // Kill A once half the webhooks are acked, while deliveries are in flight.
+            group.addTask {
+                #expect(await eventually(timeout: .seconds(30)) { feed.ackedCount >= count / 2 }, "only \(feed.ackedCount) acked")
+                #expect(await eventually(timeout: .seconds(10)) { try await Self.deliveryAttempts(port: portA) > 0 },
+                        "process A made no delivery attempt before the kill")
+                let attemptsByA = (try? await Self.deliveryAttempts(port: portA)) ?? 0
+                killMoment.markKilling()
+                kill(pidA, SIGKILL)
+                killMoment.record(at: .now, sinkCount: sink.received.count, ackedCount: feed.ackedCount, attemptsByA: attemptsByA)
+            }
+            try await group.waitForAll()
+        }
+        a.process.waitUntilExit()
+        #expect(a.process.terminationReason == .uncaughtSignal)
+        let acked = feed.acked
+        guard let killedAt = killMoment.instant else {
+            Issue.record("process A was not killed")
+            return
+        }
+        #expect(acked.count >= count - 4, "at most one request per connection to A may fail at the kill")
+        #expect(Set(acked).count == acked.count)
+
+        // 1. Every acked event reaches the sink.
+        let arrived = await eventually(timeout: .seconds(60)) {
+            Set(sink.received(path: "/orders").compactMap { $0.header("webhook-id") }).isSuperset(of: acked)
+        }
+        let missing = Set(acked).subtracting(sink.received(path: "/orders").compactMap { $0.header("webhook-id") })
+        #expect(arrived, "\(missing.count) of \(acked.count) acked events never reached the sink\n\(b.output.suffix(3000))")
+
+        // 2. Every delivery is resolved in the log, once.
+        let settled = await eventually(timeout: .seconds(15)) {
+            try await TestPostgres.query(url: database, "SELECT count(*)::text FROM deliveries WHERE state <> 'succeeded'") == ["0"]
+        }
+        let states = try await TestPostgres.query(url: database, "SELECT state || ' ' || count(*) FROM deliveries GROUP BY state")
+        #expect(settled, "unresolved deliveries: \(states)")
+        let succeeded = Set(try await TestPostgres.query(url: database, "SELECT event_id FROM deliveries WHERE state = 'succeeded' AND endpoint = 'orders'").compactMap { $0 })
+        #expect(succeeded.isSuperset(of: acked))
+        let twice = try await TestPostgres.query(url: database, """
+            SELECT event_id FROM deliveries WHERE state = 'succeeded' GROUP BY event_id, endpoint HAVING count(*) > 1
+            """)
+        #expect(twice.isEmpty, "events delivered successfully twice: \(twice.prefix(10))")
+
+        // 3. Both processes delivered: A before it was killed, B by the end.
+        let attemptsByA = killMoment.attemptsByA
+        #expect(attemptsByA > 0)
+        let attemptsByB = (try? await Self.deliveryAttempts(port: portB)) ?? 0
+        #expect(attemptsByB > 0, "process B made no delivery attempt")
+        #expect(try await b.terminate() == 0, "process B did not stop cleanly:\n\(b.output.suffix(3000))")
+
+        // 4. Duplicates at the sink are the deliveries A held leases on: the first
+        // copy came from A before it died, the second from B once the lease expired.
+        sampler.cancel()
+        let received = sink.received(path: "/orders")
+        let samples = arrivals.samples
+        var copies: [String: [Int]] = [:]
+        for (index, request) in sink.received.enumerated() where request.path == "/orders" {
+            if let id = request.header("webhook-id") { copies[id, default: []].append(index) }
+        }
+        let duplicated = copies.filter { $0.value.count > 1 }
+        var earliestResend: Duration?
+        for (id, indices) in duplicated.sorted(by: { $0.key < $1.key }) {
+            #expect(indices.count == 2, "\(id) was delivered \(indices.count) times")
+            // The first copy was recorded before the kill (or was already on its way).
+            let firstBy = ArrivalClock.latestArrival(of: indices[0], samples: samples)
+            #expect(firstBy.map { $0 <= killedAt + Self.killSlack } ?? false,
+                    "\(id): first copy arrived \(firstBy.map { "\($0 - killedAt)" } ?? "after sampling ended") after the kill")
+            // The second was sent only after A's lease had expired.
+            let gap = ArrivalClock.earliestArrival(of: indices[1], samples: samples) - killedAt
+            earliestResend = min(earliestResend ?? gap, gap)
+            #expect(gap >= Self.leaseDuration - Self.leaseSlack, "\(id): sent again \(gap) after the kill, before A's lease could expire")
+        }
+        #expect(duplicated.count <= Self.maxInFlight, "\(duplicated.count) duplicates: more than A could have had in flight")
+
+        let attemptRows = (try? await TestPostgres.query(url: database, "SELECT count(*)::text FROM attempts").first ?? nil) ?? "?"
+        print("""
+            multi-process: \(count) posted, \(acked.count) acked, \(copies.count) distinct events in \(received.count) requests at the sink, \
+            \(duplicated.count) duplicates (at most \(Self.maxInFlight) allowed), earliest resend \(earliestResend.map { "\($0)" } ?? "-") after the kill; \
+            A killed after \(killMoment.ackedCount) acks and \(killMoment.sinkCount) sink requests; attempts by A before the kill \(Int(attemptsByA)), \
+            by B in all \(Int(attemptsByB)); \(attemptRows) attempt rows in the log
+            """)
+    }
+
+    @Test func twoProcessesStartingTogetherOnAnEmptyDatabaseMigrateOnceAndShareTheLog() async throws {
+        let dirA = try makeTempDirectory()
+        let dirB = try makeTempDirectory()
+        defer {
+            try? FileManager.default.removeItem(atPath: dirA)
+            try? FileManager.default.removeItem(atPath: dirB)
+        }
+        try await withDatabase { database in
+            let config = Self.config(sinkPort: nil)
+            try config.write(toFile: dirA + "/callbridge.yaml", atomically: true, encoding: .utf8)
+            try config.write(toFile: dirB + "/callbridge.yaml", atomically: true, encoding: .utf8)
+            let environment = Self.environment(database: database)
+            // Started back to back: both race for the migration lock on an empty database.
+            let a = try ServeProcess(config: "callbridge.yaml", directory: dirA, environment: environment)
+            let b = try ServeProcess(config: "callbridge.yaml", directory: dirB, environment: environment)
+            defer {
+                for serve in [a, b] where serve.process.isRunning {
+                    kill(serve.process.processIdentifier, SIGKILL)
+                    serve.process.waitUntilExit()
+                }
+            }
+            try await a.waitUntilListening()
+            try await b.waitUntilListening()
+
+            // Every migration ran once (one, v1, in this build).
+            #expect(try await TestPostgres.query(url: database, "SELECT count(*)::text FROM callbridge_migrations") == ["1"])
+            let migrated = [a, b].filter { $0.output.contains("migrated the PostgreSQL log") }.count
+            #expect(migrated == 1, "\(migrated) processes said they migrated\nA:\n\(a.output.suffix(2000))\nB:\n\(b.output.suffix(2000))")
+
+            // An event acked by A is listed through B's config.
+            let id = try await TestClient.withClient(host: "127.0.0.1", port: a.port) { client in
+                try await Self.post(client, id: "evt_mp_start_1", order: 1)
+            }
+            let eventID = try #require(id)
+            let list = try runCallbridge(["events", "list", "--json", "--config", "callbridge.yaml"], environment: environment, directory: dirB)
+            #expect(list.status == 0, "\(list.output.prefix(1000))")
+            guard case .array(let stored)? = try? JSONParser().parse(list.output.trimmingSpaces()) else {
+                Issue.record("events list did not print a JSON array: \(list.output.prefix(500))")
+                return
+            }
+            #expect(stored.compactMap { $0["id"]?.stringValue } == [eventID])
+
+            #expect(try await a.terminate() == 0, "A:\n\(a.output.suffix(2000))")
+            #expect(try await b.terminate() == 0, "B:\n\(b.output.suffix(2000))")
+        }
+    }
+}
+
+/// Hands the webhook numbers 0..<count to the posting connections, one each,
+/// and collects the event ids that were acked.
+final class WebhookFeed: Sendable {
+    private let state = Mutex((next: 0, acked: [String]()))
+    let count: Int
+
+    init(count: Int) { self.count = count }
+
+    func take() -> Int? {
+        state.withLock { state in
+            guard state.next < count else { return nil }
+            defer { state.next += 1 }
+            return state.next
+        }
+    }
+
+    func ack(_ id: String) { state.withLock { $0.acked.append(id) } }
+    var acked: [String] { state.withLock { $0.acked } }
+    var ackedCount: Int { state.withLock { $0.acked.count } }
+}
+
+/// What was true the moment process A was killed.
+final class KillRecord: Sendable {
+    private struct State {
+        var killing = false
+        var instant: ContinuousClock.Instant?
+        var sinkCount = 0
+        var ackedCount = 0
+        var attemptsByA = 0.0
+    }
+    private let state = Mutex(State())
+
+    func record(at instant: ContinuousClock.Instant, sinkCount: Int, ackedCount: Int, attemptsByA: Double) {
+        state.withLock { $0 = State(killing: true, instant: instant, sinkCount: sinkCount, ackedCount: ackedCount, attemptsByA: attemptsByA) }
+    }
+
+    /// Set just before the signal, so a connection to A that fails from then on is expected to.
+    func markKilling() { state.withLock { $0.killing = true } }
+    var killing: Bool { state.withLock { $0.killing } }
+
+    var instant: ContinuousClock.Instant? { state.withLock { $0.instant } }
+    var sinkCount: Int { state.withLock { $0.sinkCount } }
+    var ackedCount: Int { state.withLock { $0.ackedCount } }
+    var attemptsByA: Double { state.withLock { $0.attemptsByA } }
+}
+
+/// Samples how many requests the sink has recorded every few milliseconds,
+/// which brackets when each request (by index) was recorded.
+final class ArrivalClock: Sendable {
+    typealias Sample = (count: Int, at: ContinuousClock.Instant)
+    private let sink: RecordingSink
+    private let state = Mutex([Sample]())
+
+    init(sink: RecordingSink) {
+        self.sink = sink
+        state.withLock { $0.append((sink.received.count, .now)) }
+    }
+
+    /// Samples until cancelled.
+    func sample() async {
+        while !Task.isCancelled {
+            let count = sink.received.count
+            let now = ContinuousClock.now
+            state.withLock { $0.append((count, now)) }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    var samples: [Sample] { state.withLock { $0 } }
+
+    /// No earlier than the last sample that had not seen request `index` yet.
+    static func earliestArrival(of index: Int, samples: [Sample]) -> ContinuousClock.Instant {
+        samples.last { $0.count <= index }?.at ?? samples[0].at
+    }
+
+    /// No later than the first sample that had seen request `index` (nil if none had).
+    static func latestArrival(of index: Int, samples: [Sample]) -> ContinuousClock.Instant? {
+        samples.first { $0.count > index }?.at
+    }
+}
