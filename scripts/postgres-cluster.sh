@@ -8,6 +8,8 @@
 #       authentication, starts it on a free port on 127.0.0.1 (unix socket in
 #       DIR, log in DIR/postgres.log) and prints one line on stdout:
 #           postgres://callbridge@127.0.0.1:PORT/postgres
+#       The server also accepts TLS with a self-signed certificate for
+#       127.0.0.1, DIR/server.crt (the CA file for sslmode=verify-full tests).
 #       On failure it prints the tail of the server log on stderr and exits
 #       non-zero. DIR should be a fresh `mktemp -d` directory under /tmp: when
 #       run as root the server runs as the `postgres` OS user, which must be
@@ -127,8 +129,20 @@ start() {
     fail_with_log "$dir" "initdb failed"
   fi
 
+  # A self-signed certificate, so tests can prove sslmode=require/verify-full
+  # really negotiate TLS (openssl comes with the postgresql package's ssl-cert).
+  if ! openssl req -new -x509 -days 7 -nodes -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+      -keyout "$dir/server.key" -out "$dir/server.crt" >"$dir/openssl.log" 2>&1; then
+    cat "$dir/openssl.log" >&2
+    fail_with_log "$dir" "could not make a TLS certificate"
+  fi
+  chmod 600 "$dir/server.key"
+  chmod 644 "$dir/server.crt"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir/server.key" "$dir/server.crt"; fi
+
   # pg_ctl hands -o to /bin/sh, hence the quotes around the socket folder.
   opts="-c listen_addresses=127.0.0.1 -k '$dir' -c max_connections=200 -c shared_buffers=128MB"
+  opts="$opts -c ssl=on -c ssl_cert_file='$dir/server.crt' -c ssl_key_file='$dir/server.key'"
   if [ "${CALLBRIDGE_PG_FSYNC:-}" != "on" ]; then
     opts="$opts -c fsync=off"
   fi

@@ -23,6 +23,8 @@ if [ -z "${CALLBRIDGE_TEST_POSTGRES_URL:-}" ]; then
   CALLBRIDGE_TEST_POSTGRES_URL=$(bash "$pg_cluster" start "$pg_dir")
   export CALLBRIDGE_TEST_POSTGRES_URL
   export CALLBRIDGE_REQUIRE_POSTGRES=1
+  # The cluster also speaks TLS with this self-signed certificate (sslmode tests).
+  export CALLBRIDGE_TEST_POSTGRES_CA="$pg_dir/server.crt"
 fi
 swift test 2>&1 | tee .build/test-output.txt
 exit "${PIPESTATUS[0]}"

@@ -129,6 +129,56 @@ struct PostgresEventLogTests {
     }
 }
 
+/// The CA file of the test server's self-signed certificate, if it serves TLS.
+let testServerCAFile: String? = {
+    guard TestPostgres.isAvailable, let path = ProcessInfo.processInfo.environment["CALLBRIDGE_TEST_POSTGRES_CA"],
+          FileManager.default.fileExists(atPath: path) else { return nil }
+    return path
+}()
+
+/// TLS is negotiated when the URL asks for it, and a certificate that does
+/// not verify is refused. The throw-away cluster of scripts/test.sh serves a
+/// self-signed certificate for 127.0.0.1 (`CALLBRIDGE_TEST_POSTGRES_CA`).
+@Suite(.enabled(if: testServerCAFile != nil, "needs CALLBRIDGE_TEST_POSTGRES_CA (scripts/test.sh sets it)"))
+struct PostgresTLSTests {
+
+    /// Whether the log's own connection runs over TLS, as the server sees it.
+    func connectionUsesTLS(_ options: String) async throws -> Bool {
+        let database = try await TestPostgres.createDatabase(prefix: "cb_tls")
+        do {
+            let url = try PostgresURL(parsing: database + "?" + options)
+            let log = try await PostgresEventLog.connect(url: url, logger: PostgresEventLogTests.quietLogger())
+            let rows = try await log.client.rows("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", logger: log.logger) {
+                try $0.decode(Bool.self)
+            }
+            await log.close()
+            await TestPostgres.dropDatabase(url: database)
+            return rows.first ?? false
+        } catch {
+            await TestPostgres.dropDatabase(url: database)
+            throw error
+        }
+    }
+
+    @Test func sslmodeRequireEncrypts() async throws {
+        #expect(try await connectionUsesTLS("sslmode=require"))
+    }
+
+    @Test func verifyFullWithTheServersCAEncrypts() async throws {
+        #expect(try await connectionUsesTLS("sslmode=verify-full&sslrootcert=\(try #require(testServerCAFile))"))
+    }
+
+    @Test func sslmodeDisableDoesNot() async throws {
+        #expect(try await !connectionUsesTLS("sslmode=disable"))
+    }
+
+    @Test func verifyFullRefusesACertificateNoTrustedCASigned() async throws {
+        await #expect(throws: PostgresEventLogError.self) {
+            _ = try await connectionUsesTLS("sslmode=verify-full&connect_timeout=5")
+        }
+    }
+}
+
 /// `storage.postgres` URLs: what is accepted, and that every mistake is named.
 @Suite struct PostgresURLTests {
     @Test func aFullURLIsParsed() throws {
