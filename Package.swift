@@ -204,6 +204,8 @@ let package = Package(
             name: "CallbridgeCLITests",
             dependencies: [
                 "CallbridgeModel",
+                "CallbridgeStore",
+                "CallbridgeStorePostgres",
                 "CallbridgeCrypto",
                 "CallbridgeTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

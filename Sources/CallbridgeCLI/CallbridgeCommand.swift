@@ -13,7 +13,7 @@ public struct CallbridgeCommand: AsyncParsableCommand {
         version: CallbridgeVersion.current,
         subcommands: [
             ServeCommand.self, EventsCommand.self, ReplayCommand.self, PruneCommand.self, EndpointsCommand.self, HandlersCommand.self,
-            SimulateCommand.self, SignCommand.self, VerifyCommand.self, SecretCommand.self,
+            SimulateCommand.self, SignCommand.self, VerifyCommand.self, SecretCommand.self, LogCommand.self,
         ]
     )
 

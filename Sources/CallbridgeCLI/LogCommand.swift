@@ -1,0 +1,172 @@
+import ArgumentParser
+import CallbridgeModel
+import CallbridgeStore
+import CallbridgeStorePostgres
+import Foundation
+import Logging
+
+/// `callbridge log copy`: move a SQLite event log into PostgreSQL, for a
+/// deployment that outgrows one file (several processes sharing one log).
+struct LogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log", abstract: "Move the event log to another database.", subcommands: [Copy.self]
+    )
+
+    struct Copy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a SQLite event log into a PostgreSQL log, keeping every id.",
+            discussion: """
+                Stop every `callbridge serve` writing to the SQLite file before copying, and start none on the \
+                PostgreSQL log until the copy has finished: events arriving during the copy would be missed.
+
+                Events, raw requests, deliveries (with their state and leases), attempts, event revisions and \
+                endpoint states are copied with their ids unchanged, --batch-size events per transaction. The \
+                PostgreSQL schema is created if needed. The target must be empty or hold an interrupted copy of \
+                this same log: rows copied already are skipped, so an interrupted copy is simply run again. At the \
+                end the row counts of both logs are compared. Then set storage.postgres in callbridge.yaml.
+
+                Example:
+                  callbridge log copy --from sqlite:./data/callbridge.sqlite \\
+                    --to postgres:postgres://callbridge:secret@db.internal:5432/callbridge
+                """
+        )
+
+        @Option(help: ArgumentHelp("The SQLite log to read, opened read-only.", valueName: "sqlite:PATH")) var from: String
+        @Option(help: ArgumentHelp("The PostgreSQL log to write (the postgres: prefix may be left out).",
+                                   valueName: "postgres:postgres://USER:PASSWORD@HOST:PORT/DATABASE")) var to: String
+        @Option(help: "Events per transaction.") var batchSize: Int = 500
+
+        func validate() throws {
+            _ = try Copy.sqlitePath(from)
+            _ = try Copy.postgresURL(to)
+            guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and 10000") }
+        }
+
+        /// The path of `sqlite:PATH`.
+        static func sqlitePath(_ text: String) throws -> String {
+            guard text.hasPrefix("sqlite:") else {
+                throw ValidationError("--from must be a SQLite log, sqlite:PATH (e.g. sqlite:./data/callbridge.sqlite), not '\(text)'")
+            }
+            let path = String(text.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { throw ValidationError("--from sqlite: names no file (sqlite:PATH)") }
+            return path
+        }
+
+        /// The URL of `postgres:postgres://…`, or of a bare `postgres://…` / `postgresql://…`.
+        static func postgresURL(_ text: String) throws -> PostgresURL {
+            var url = text
+            if url.hasPrefix("postgres:"), !url.hasPrefix("postgres://") { url.removeFirst("postgres:".count) }
+            guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                throw ValidationError("--to must be a PostgreSQL log, postgres:postgres://user:password@host:port/database")
+            }
+            do {
+                return try PostgresURL(parsing: url)
+            } catch {
+                throw ValidationError("--to: \(error)")
+            }
+        }
+
+        func run() async throws {
+            let path = try Copy.sqlitePath(from)
+            let url = try Copy.postgresURL(to)
+            let source: SQLiteEventLog
+            do {
+                source = try SQLiteEventLog.openReadOnly(path: path)
+            } catch {
+                throw CLIError("cannot open the SQLite log sqlite:\(path): \(error)")
+            }
+            var logger = Logger(label: "callbridge")
+            logger.logLevel = .warning
+            let target: PostgresEventLog
+            do {
+                target = try await PostgresEventLog.connect(url: url, logger: logger, migrate: true)
+            } catch {
+                // The log's errors name the URL already (without the password).
+                throw CLIError("cannot open the PostgreSQL log: \(error)")
+            }
+            do {
+                let copied = try await copy(from: source, sourceName: "sqlite:\(path)", to: target)
+                await target.close()
+                print("copied \(copied) from sqlite:\(path) to \(url)")
+            } catch let error as CLIError {
+                await target.close()
+                throw error
+            } catch {
+                await target.close()
+                throw CLIError("log copy failed: \(error)")
+            }
+        }
+
+        /// Copies everything and checks the counts; returns the source's counts.
+        private func copy(from source: SQLiteEventLog, sourceName: String, to target: PostgresEventLog) async throws -> LogCopyCounts {
+            let before = try await target.importCounts()
+            if before.events > 0 {
+                if let foreign = try await Copy.firstForeignEvent(in: target, source: source) {
+                    throw CLIError("""
+                        the target \(target.url) is not empty: it holds \(before.events) event(s), and some are not in \(sourceName) \
+                        (e.g. \(foreign)); copy into an empty database, or into one holding an interrupted copy of this same log
+                        """)
+                }
+                Copy.say("the target holds \(before.events) event(s) of an earlier copy; rows copied already are skipped")
+            }
+
+            let expected = try await source.exportCounts()
+            Copy.say("copying \(expected) from \(sourceName) to \(target.url)")
+            var exported = LogCopyCounts.zero
+            var inserted = LogCopyCounts.zero
+            var present = LogCopyCounts.zero
+            var cursor: EventID?
+            while true {
+                let batch = try await source.exportBatch(after: cursor, limit: batchSize)
+                guard let last = batch.lastEventID else { break }
+                inserted += try await target.importBatch(batch)
+                present += try await target.presentCounts(of: batch)
+                exported += batch.counts
+                cursor = last
+                Copy.say("\(exported.events)/\(expected.events) events, \(exported.deliveries) deliveries, \(exported.attempts) attempts")
+            }
+            try await target.finishImport()
+            let states = try await source.exportEndpointStates()
+            inserted.endpointStates = try await target.importEndpointStates(states)
+            present.endpointStates = try await target.presentEndpointStateCount(states)
+            exported.endpointStates = states.count
+
+            let after = try await source.exportCounts()
+            guard after == expected, exported == expected else {
+                throw CLIError("""
+                    \(sourceName) changed during the copy (\(expected) before, \(after) after): stop every server writing to it, \
+                    then copy again into an empty database
+                    """)
+            }
+            let missing = zip(expected.byTable, present.byTable).filter { $0.count != $1.count }
+            guard missing.isEmpty else {
+                let tables = missing.map { "\($0.table): \($0.count) in the source, \($1.count) in the target as in the source" }
+                    .joined(separator: "; ")
+                throw CLIError("""
+                    the copy is incomplete (\(tables)): the target holds rows with the same ids that differ, from another log \
+                    or from an earlier copy taken before the source changed; copy into an empty database
+                    """)
+            }
+            if inserted != expected {
+                Copy.say("wrote \(inserted); the rest was there already")
+            }
+            return expected
+        }
+
+        /// The first event id of `target` that `source` lacks, if any.
+        private static func firstForeignEvent(in target: PostgresEventLog, source: SQLiteEventLog) async throws -> EventID? {
+            var cursor: EventID?
+            while true {
+                let ids = try await target.eventIDs(after: cursor, limit: 1000)
+                guard let last = ids.last else { return nil }
+                if let foreign = try await source.absentEventIDs(ids).first { return foreign }
+                cursor = last
+            }
+        }
+
+        /// Progress goes to standard error, so standard output is the summary alone.
+        private static func say(_ line: String) {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+}

@@ -1,0 +1,506 @@
+import CallbridgeModel
+import CallbridgeStore
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// Writing rows exported from another log (`callbridge log copy`), keeping
+/// every id: event ids, delivery ids and attempt ids.
+///
+/// Invariants:
+/// - a batch is written in one transaction, so a copy that is interrupted
+///   leaves whole batches behind, never an event without its deliveries;
+/// - every insert is `ON CONFLICT DO NOTHING`, so copying again a batch that
+///   is there already writes nothing: an interrupted copy is simply run again;
+/// - ids are written explicitly, which leaves the `BIGSERIAL` sequences behind;
+///   `finishImport` must run after the last batch and before any process
+///   appends to this log, or its new deliveries would collide with copied ids.
+extension PostgresEventLog {
+    /// Inserts every row of `batch` in one transaction and returns how many
+    /// rows of each table were inserted (rows already present are skipped
+    /// and not counted). Deliveries are inserted with their `superseded_by`
+    /// in one statement: the reference is checked at the end of the
+    /// statement, and the delivery it names is of the same event, hence in
+    /// the same batch (or copied already).
+    @discardableResult
+    public func importBatch(_ batch: LogCopyBatch) async throws -> LogCopyCounts {
+        guard !batch.isEmpty else { return .zero }
+        let events = ImportEvents(batch.events)
+        let raws = ImportRawRequests(batch.rawRequests)
+        let deliveries = ImportDeliveries(batch.deliveries)
+        let attempts = ImportAttempts(batch.attempts)
+        let revisions = ImportEventRevisions(batch.revisions)
+        return try await database("import a batch of \(batch.events.count) events") {
+            try await client.withTransaction(logger: logger) { [logger] connection in
+                var counts = LogCopyCounts.zero
+                counts.events = try await connection.count(events, logger: logger)
+                if !raws.eventIDs.isEmpty { counts.rawRequests = try await connection.count(raws, logger: logger) }
+                if !deliveries.ids.isEmpty { counts.deliveries = try await connection.count(deliveries, logger: logger) }
+                if !attempts.ids.isEmpty { counts.attempts = try await connection.count(attempts, logger: logger) }
+                if !revisions.eventIDs.isEmpty { counts.revisions = try await connection.count(revisions, logger: logger) }
+                return counts
+            }
+        }
+    }
+
+    /// How many rows of `batch` this log holds as they are in the batch:
+    /// events by `(id, revision)`, raw requests by event id, deliveries by
+    /// `(id, event_id, updated_at_ms)` (every change to a delivery moves
+    /// `updated_at_ms`), attempts by `(id, delivery_id)`, revisions by
+    /// `(event_id, revision)`. After a successful `importBatch` it equals
+    /// `batch.counts`; less means rows were skipped because a row with the
+    /// same key was there already and differs (another log's row, or a copy
+    /// taken before the source changed).
+    public func presentCounts(of batch: LogCopyBatch) async throws -> LogCopyCounts {
+        guard !batch.isEmpty else { return .zero }
+        let statement = PresentCounts(batch)
+        return try await database("count copied rows") {
+            try await client.withConnection { [logger] connection in
+                var counts = LogCopyCounts.zero
+                for try await row in try await connection.execute(statement, logger: logger) {
+                    counts = LogCopyCounts(events: row.0, rawRequests: row.1, deliveries: row.2, attempts: row.3, revisions: row.4, endpointStates: 0)
+                }
+                return counts
+            }
+        }
+    }
+
+    /// Writes endpoint states (disabled endpoints, and endpoints enabled
+    /// again) and returns how many rows were inserted or updated. A name
+    /// present already keeps its row unless `states` has a newer one
+    /// (greater `updatedAtMilliseconds`), so copying again changes nothing.
+    @discardableResult
+    public func importEndpointStates(_ states: [LogCopyEndpointState]) async throws -> Int {
+        guard !states.isEmpty else { return 0 }
+        let statement = ImportEndpointStates(states)
+        return try await database("import endpoint states") {
+            try await client.withConnection { [logger] connection in try await connection.count(statement, logger: logger) }
+        }
+    }
+
+    /// How many of the endpoints named in `states` have a state row in this log.
+    public func presentEndpointStateCount(_ states: [LogCopyEndpointState]) async throws -> Int {
+        guard !states.isEmpty else { return 0 }
+        let names = states.map(\.name)
+        return try await database("count copied endpoint states") {
+            try await client.rows("SELECT count(*) FROM endpoint_states WHERE name = ANY(\(names)::text[])", logger: logger) {
+                try $0.decode(Int.self)
+            }.first ?? 0
+        }
+    }
+
+    /// Moves the `deliveries` and `attempts` id sequences past the greatest
+    /// id stored (never backwards), so the next delivery or attempt created
+    /// on this log gets an id greater than every copied one.
+    public func finishImport() async throws {
+        try await database("advance the id sequences") {
+            try await client.withTransaction(logger: logger) { [logger] connection in
+                for table in ["deliveries", "attempts"] {
+                    try await connection.query(PostgresQuery(unsafeSQL: """
+                        SELECT setval(pg_get_serial_sequence('\(table)', 'id'),
+                                      GREATEST((SELECT COALESCE(max(id), 0) FROM \(table)),
+                                               COALESCE(pg_sequence_last_value(pg_get_serial_sequence('\(table)', 'id')::regclass), 0)) + 1,
+                                      false)
+                        """), logger: logger)
+                }
+            }
+        }
+    }
+
+    /// How many rows each table of this log holds.
+    public func importCounts() async throws -> LogCopyCounts {
+        try await database("count rows") {
+            try await client.rows("""
+                SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM raw_requests), (SELECT count(*) FROM deliveries),
+                       (SELECT count(*) FROM attempts), (SELECT count(*) FROM event_revisions), (SELECT count(*) FROM endpoint_states)
+                """, logger: logger) { row in
+                let (events, raws, deliveries, attempts, revisions, states) = try row.decode((Int, Int, Int, Int, Int, Int).self)
+                return LogCopyCounts(events: events, rawRequests: raws, deliveries: deliveries, attempts: attempts, revisions: revisions,
+                                     endpointStates: states)
+            }.first ?? .zero
+        }
+    }
+
+    /// Event ids strictly after `cursor` (from the first when nil), at most
+    /// `limit`, in id order: for paging through every id of this log, e.g.
+    /// to check a copy target holds no event of another log.
+    public func eventIDs(after cursor: EventID?, limit: Int) async throws -> [EventID] {
+        guard limit > 0 else { return [] }
+        let after = cursor?.rawValue ?? ""
+        return try await database("list event ids") {
+            try await client.rows("SELECT id FROM events WHERE id > \(after) ORDER BY id LIMIT \(Int64(limit))", logger: logger) { row in
+                let text = try row.decode(String.self)
+                guard let id = EventID(text) else { throw PostgresEventLogError.corruptRow(table: "events", key: text, reason: "not an event id") }
+                return id
+            }
+        }
+    }
+}
+
+extension PostgresConnection {
+    /// Runs a statement whose one row is one count.
+    fileprivate func count<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws -> Int
+    where Statement.Row == Int {
+        try await rows(statement, logger: logger).first ?? 0
+    }
+}
+
+/// `events` rows, ids kept; returns how many were inserted.
+private struct ImportEvents: PostgresPreparedStatement {
+    static let sql = """
+        WITH inserted AS (
+            INSERT INTO events (id, type, provider, route, channel, verified, order_id, received_at_ms, dedup_key, envelope, revision)
+            SELECT id, type, provider, route, channel, verified, CASE WHEN order_null THEN NULL ELSE order_id END, received_at_ms,
+                   CASE WHEN key_null THEN NULL ELSE dedup_key END, envelope, revision
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::bool[],
+                        $9::int8[], $10::text[], $11::bool[], $12::bytea[], $13::int8[])
+                 AS r(id, type, provider, route, channel, verified, order_id, order_null, received_at_ms, dedup_key, key_null, envelope, revision)
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        )
+        SELECT count(*)::int8 FROM inserted
+        """
+    typealias Row = Int
+
+    var ids: [String] = []
+    var types: [String] = []
+    var providers: [String] = []
+    var routes: [String] = []
+    var channels: [String] = []
+    var verified: [Bool] = []
+    var orderIDs = NullableColumn<String>(placeholder: "")
+    var receivedAt: [Int64] = []
+    var dedupKeys = NullableColumn<String>(placeholder: "")
+    var envelopes: [ByteBuffer] = []
+    var revisions: [Int64] = []
+
+    init(_ rows: [LogCopyEvent]) {
+        for row in rows {
+            ids.append(row.id.rawValue)
+            types.append(row.type)
+            providers.append(row.provider)
+            routes.append(row.route)
+            channels.append(row.channel)
+            verified.append(row.verified)
+            orderIDs.append(row.orderID)
+            receivedAt.append(row.receivedAtMilliseconds)
+            dedupKeys.append(row.dedupKey)
+            envelopes.append(ByteBuffer(bytes: row.envelope))
+            revisions.append(row.revision)
+        }
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 13)
+        b.append(ids); b.append(types); b.append(providers); b.append(routes); b.append(channels); b.append(verified)
+        b.append(orderIDs.values); b.append(orderIDs.isNull); b.append(receivedAt)
+        b.append(dedupKeys.values); b.append(dedupKeys.isNull); b.append(envelopes); b.append(revisions)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+}
+
+/// `raw_requests` rows, headers copied as stored text; returns how many were inserted.
+private struct ImportRawRequests: PostgresPreparedStatement {
+    static let sql = """
+        WITH inserted AS (
+            INSERT INTO raw_requests (event_id, method, path, query, headers, body, remote_address, received_at_ms)
+            SELECT event_id, method, path, query, headers, body, CASE WHEN address_null THEN NULL ELSE remote_address END, received_at_ms
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::bool[], $9::int8[])
+                 AS r(event_id, method, path, query, headers, body, remote_address, address_null, received_at_ms)
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        )
+        SELECT count(*)::int8 FROM inserted
+        """
+    typealias Row = Int
+
+    var eventIDs: [String] = []
+    var methods: [String] = []
+    var paths: [String] = []
+    var queries: [String] = []
+    var headers: [String] = []
+    var bodies: [ByteBuffer] = []
+    var addresses = NullableColumn<String>(placeholder: "")
+    var receivedAt: [Int64] = []
+
+    init(_ rows: [LogCopyRawRequest]) {
+        for row in rows {
+            eventIDs.append(row.eventID.rawValue)
+            methods.append(row.method)
+            paths.append(row.path)
+            queries.append(row.query)
+            headers.append(row.headers)
+            bodies.append(ByteBuffer(bytes: row.body))
+            addresses.append(row.remoteAddress)
+            receivedAt.append(row.receivedAtMilliseconds)
+        }
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 9)
+        b.append(eventIDs); b.append(methods); b.append(paths); b.append(queries); b.append(headers); b.append(bodies)
+        b.append(addresses.values); b.append(addresses.isNull); b.append(receivedAt)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+}
+
+/// `deliveries` rows with every column, ids and `superseded_by` kept;
+/// returns how many were inserted.
+private struct ImportDeliveries: PostgresPreparedStatement {
+    static let sql = """
+        WITH inserted AS (
+            INSERT INTO deliveries (id, event_id, endpoint, state, attempt_count, next_attempt_at_ms, lease_owner, lease_expires_at_ms,
+                                    last_status_code, last_error, created_at_ms, updated_at_ms, superseded_by)
+            SELECT id, event_id, endpoint, state, attempt_count,
+                   CASE WHEN next_null THEN NULL ELSE next_attempt_at_ms END,
+                   CASE WHEN owner_null THEN NULL ELSE lease_owner END,
+                   CASE WHEN expires_null THEN NULL ELSE lease_expires_at_ms END,
+                   CASE WHEN status_null THEN NULL ELSE last_status_code END,
+                   CASE WHEN error_null THEN NULL ELSE last_error END,
+                   created_at_ms, updated_at_ms,
+                   CASE WHEN superseded_null THEN NULL ELSE superseded_by END
+            FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::bool[], $8::text[], $9::bool[],
+                        $10::int8[], $11::bool[], $12::int8[], $13::bool[], $14::text[], $15::bool[], $16::int8[], $17::int8[],
+                        $18::int8[], $19::bool[])
+                 AS r(id, event_id, endpoint, state, attempt_count, next_attempt_at_ms, next_null, lease_owner, owner_null,
+                      lease_expires_at_ms, expires_null, last_status_code, status_null, last_error, error_null, created_at_ms, updated_at_ms,
+                      superseded_by, superseded_null)
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        )
+        SELECT count(*)::int8 FROM inserted
+        """
+    typealias Row = Int
+
+    var ids: [Int64] = []
+    var eventIDs: [String] = []
+    var endpoints: [String] = []
+    var states: [String] = []
+    var attemptCounts: [Int64] = []
+    var nextAttemptAt = NullableColumn<Int64>(placeholder: 0)
+    var leaseOwners = NullableColumn<String>(placeholder: "")
+    var leaseExpiresAt = NullableColumn<Int64>(placeholder: 0)
+    var lastStatusCodes = NullableColumn<Int64>(placeholder: 0)
+    var lastErrors = NullableColumn<String>(placeholder: "")
+    var createdAt: [Int64] = []
+    var updatedAt: [Int64] = []
+    var supersededBy = NullableColumn<Int64>(placeholder: 0)
+
+    init(_ rows: [LogCopyDelivery]) {
+        for row in rows {
+            ids.append(row.id)
+            eventIDs.append(row.eventID.rawValue)
+            endpoints.append(row.endpoint)
+            states.append(row.state.rawValue)
+            attemptCounts.append(row.attemptCount)
+            nextAttemptAt.append(row.nextAttemptAtMilliseconds)
+            leaseOwners.append(row.leaseOwner)
+            leaseExpiresAt.append(row.leaseExpiresAtMilliseconds)
+            lastStatusCodes.append(row.lastStatusCode)
+            lastErrors.append(row.lastError)
+            createdAt.append(row.createdAtMilliseconds)
+            updatedAt.append(row.updatedAtMilliseconds)
+            supersededBy.append(row.supersededBy)
+        }
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 19)
+        b.append(ids); b.append(eventIDs); b.append(endpoints); b.append(states); b.append(attemptCounts)
+        b.append(nextAttemptAt.values); b.append(nextAttemptAt.isNull)
+        b.append(leaseOwners.values); b.append(leaseOwners.isNull)
+        b.append(leaseExpiresAt.values); b.append(leaseExpiresAt.isNull)
+        b.append(lastStatusCodes.values); b.append(lastStatusCodes.isNull)
+        b.append(lastErrors.values); b.append(lastErrors.isNull)
+        b.append(createdAt); b.append(updatedAt)
+        b.append(supersededBy.values); b.append(supersededBy.isNull)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+}
+
+/// `attempts` rows, ids kept; returns how many were inserted.
+private struct ImportAttempts: PostgresPreparedStatement {
+    static let sql = """
+        WITH inserted AS (
+            INSERT INTO attempts (id, delivery_id, number, started_at_ms, duration_ms, status_code, error, response_snippet)
+            SELECT id, delivery_id, number, started_at_ms, duration_ms,
+                   CASE WHEN status_null THEN NULL ELSE status_code END,
+                   CASE WHEN error_null THEN NULL ELSE error END,
+                   CASE WHEN snippet_null THEN NULL ELSE response_snippet END
+            FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::bool[], $8::text[], $9::bool[],
+                        $10::bytea[], $11::bool[])
+                 AS r(id, delivery_id, number, started_at_ms, duration_ms, status_code, status_null, error, error_null,
+                      response_snippet, snippet_null)
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        )
+        SELECT count(*)::int8 FROM inserted
+        """
+    typealias Row = Int
+
+    var ids: [Int64] = []
+    var deliveryIDs: [Int64] = []
+    var numbers: [Int64] = []
+    var startedAt: [Int64] = []
+    var durations: [Int64] = []
+    var statusCodes = NullableColumn<Int64>(placeholder: 0)
+    var errors = NullableColumn<String>(placeholder: "")
+    var snippets = NullableColumn<ByteBuffer>(placeholder: ByteBuffer())
+
+    init(_ rows: [LogCopyAttempt]) {
+        for row in rows {
+            ids.append(row.id)
+            deliveryIDs.append(row.deliveryID)
+            numbers.append(row.number)
+            startedAt.append(row.startedAtMilliseconds)
+            durations.append(row.durationMilliseconds)
+            statusCodes.append(row.statusCode)
+            errors.append(row.error)
+            snippets.append(row.responseSnippet.map { ByteBuffer(bytes: $0) })
+        }
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 11)
+        b.append(ids); b.append(deliveryIDs); b.append(numbers); b.append(startedAt); b.append(durations)
+        b.append(statusCodes.values); b.append(statusCodes.isNull)
+        b.append(errors.values); b.append(errors.isNull)
+        b.append(snippets.values); b.append(snippets.isNull)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+}
+
+/// `event_revisions` rows; returns how many were inserted.
+private struct ImportEventRevisions: PostgresPreparedStatement {
+    static let sql = """
+        WITH inserted AS (
+            INSERT INTO event_revisions (event_id, revision, type, envelope, replaced_at_ms)
+            SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::bytea[], $5::int8[])
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        )
+        SELECT count(*)::int8 FROM inserted
+        """
+    typealias Row = Int
+
+    var eventIDs: [String] = []
+    var revisions: [Int64] = []
+    var types: [String] = []
+    var envelopes: [ByteBuffer] = []
+    var replacedAt: [Int64] = []
+
+    init(_ rows: [LogCopyEventRevision]) {
+        for row in rows {
+            eventIDs.append(row.eventID.rawValue)
+            revisions.append(row.revision)
+            types.append(row.type)
+            envelopes.append(ByteBuffer(bytes: row.envelope))
+            replacedAt.append(row.replacedAtMilliseconds)
+        }
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 5)
+        b.append(eventIDs); b.append(revisions); b.append(types); b.append(envelopes); b.append(replacedAt)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+}
+
+/// `endpoint_states` rows; a newer row replaces an older one. Returns how
+/// many rows were inserted or updated.
+private struct ImportEndpointStates: PostgresPreparedStatement {
+    static let sql = """
+        WITH written AS (
+            INSERT INTO endpoint_states (name, disabled, reason, updated_at_ms)
+            SELECT name, disabled, CASE WHEN reason_null THEN NULL ELSE reason END, updated_at_ms
+            FROM unnest($1::text[], $2::bool[], $3::text[], $4::bool[], $5::int8[]) AS r(name, disabled, reason, reason_null, updated_at_ms)
+            ON CONFLICT (name) DO UPDATE SET disabled = excluded.disabled, reason = excluded.reason, updated_at_ms = excluded.updated_at_ms
+            WHERE endpoint_states.updated_at_ms < excluded.updated_at_ms
+            RETURNING 1
+        )
+        SELECT count(*)::int8 FROM written
+        """
+    typealias Row = Int
+
+    var names: [String] = []
+    var disabled: [Bool] = []
+    var reasons = NullableColumn<String>(placeholder: "")
+    var updatedAt: [Int64] = []
+
+    init(_ rows: [LogCopyEndpointState]) {
+        for row in rows {
+            names.append(row.name)
+            disabled.append(row.disabled)
+            reasons.append(row.reason)
+            updatedAt.append(row.updatedAtMilliseconds)
+        }
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 5)
+        b.append(names); b.append(disabled); b.append(reasons.values); b.append(reasons.isNull); b.append(updatedAt)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+}
+
+/// How many rows of a batch the log holds, matched by key (see `presentCounts`).
+private struct PresentCounts: PostgresPreparedStatement {
+    static let sql = """
+        SELECT (SELECT count(*) FROM events e JOIN unnest($1::text[], $2::int8[]) AS k(id, revision)
+                    ON e.id = k.id AND e.revision = k.revision)::int8,
+               (SELECT count(*) FROM raw_requests r JOIN unnest($3::text[]) AS k(event_id) ON r.event_id = k.event_id)::int8,
+               (SELECT count(*) FROM deliveries d JOIN unnest($4::int8[], $5::text[], $6::int8[]) AS k(id, event_id, updated_at_ms)
+                    ON d.id = k.id AND d.event_id = k.event_id AND d.updated_at_ms = k.updated_at_ms)::int8,
+               (SELECT count(*) FROM attempts a JOIN unnest($7::int8[], $8::int8[]) AS k(id, delivery_id)
+                    ON a.id = k.id AND a.delivery_id = k.delivery_id)::int8,
+               (SELECT count(*) FROM event_revisions v JOIN unnest($9::text[], $10::int8[]) AS k(event_id, revision)
+                    ON v.event_id = k.event_id AND v.revision = k.revision)::int8
+        """
+    typealias Row = (Int, Int, Int, Int, Int)
+
+    let eventIDs: [String]
+    let eventRevisions: [Int64]
+    let rawEventIDs: [String]
+    let deliveryIDs: [Int64]
+    let deliveryEventIDs: [String]
+    let deliveryUpdatedAt: [Int64]
+    let attemptIDs: [Int64]
+    let attemptDeliveryIDs: [Int64]
+    let revisionEventIDs: [String]
+    let revisionNumbers: [Int64]
+
+    init(_ batch: LogCopyBatch) {
+        eventIDs = batch.events.map(\.id.rawValue)
+        eventRevisions = batch.events.map(\.revision)
+        rawEventIDs = batch.rawRequests.map(\.eventID.rawValue)
+        deliveryIDs = batch.deliveries.map(\.id)
+        deliveryEventIDs = batch.deliveries.map(\.eventID.rawValue)
+        deliveryUpdatedAt = batch.deliveries.map(\.updatedAtMilliseconds)
+        attemptIDs = batch.attempts.map(\.id)
+        attemptDeliveryIDs = batch.attempts.map(\.deliveryID)
+        revisionEventIDs = batch.revisions.map(\.eventID.rawValue)
+        revisionNumbers = batch.revisions.map(\.revision)
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 10)
+        b.append(eventIDs); b.append(eventRevisions); b.append(rawEventIDs); b.append(deliveryIDs); b.append(deliveryEventIDs)
+        b.append(deliveryUpdatedAt)
+        b.append(attemptIDs); b.append(attemptDeliveryIDs); b.append(revisionEventIDs); b.append(revisionNumbers)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((Int, Int, Int, Int, Int).self) }
+}
