@@ -71,7 +71,7 @@ enum PostgresAppendBatch {
                 deliveries.endpoints.append(endpoint)
             }
         }
-        if !raws.eventIDs.isEmpty { _ = try await connection.execute(raws, logger: logger) }
+        if !raws.columns.eventIDs.isEmpty { _ = try await connection.execute(raws, logger: logger) }
         if !deliveries.eventIDs.isEmpty {
             _ = try await connection.rows(deliveries, logger: logger)
             try await connection.query("SELECT pg_notify(\(PostgresEventLog.deliveriesChannel), '')", logger: logger)
@@ -98,48 +98,25 @@ enum PostgresAppendBatch {
 /// `INSERT … ON CONFLICT DO NOTHING RETURNING id` for a batch of events.
 private struct InsertEvents: PostgresPreparedStatement {
     static let sql = """
-        INSERT INTO events (id, type, provider, route, channel, verified, order_id, received_at_ms, dedup_key, envelope)
-        SELECT id, type, provider, route, channel, verified,
-               CASE WHEN order_null THEN NULL ELSE order_id END, received_at_ms,
-               CASE WHEN key_null THEN NULL ELSE dedup_key END, envelope
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::bool[],
-                    $9::int8[], $10::text[], $11::bool[], $12::bytea[])
-             AS r(id, type, provider, route, channel, verified, order_id, order_null, received_at_ms, dedup_key, key_null, envelope)
+        INSERT INTO events (\(EventColumns.insertColumns))
+        \(EventColumns.select)
         ON CONFLICT ON CONSTRAINT events_dedup DO NOTHING
         RETURNING id
         """
     typealias Row = String
-
-    var ids: [String] = []
-    var types: [String] = []
-    var providers: [String] = []
-    var routes: [String] = []
-    var channels: [String] = []
-    var verified: [Bool] = []
-    var orderIDs = NullableColumn<String>(placeholder: "")
-    var receivedAt: [Int64] = []
-    var dedupKeys = NullableColumn<String>(placeholder: "")
-    var envelopes: [ByteBuffer] = []
+    var columns = EventColumns()
 
     mutating func append(_ record: IngestRecord) {
         let event = record.event
-        ids.append(event.id.rawValue)
-        types.append(event.type.rawValue)
-        providers.append(event.data.provider)
-        routes.append(event.data.route)
-        channels.append(event.data.channel.rawValue)
-        verified.append(event.data.verified)
-        orderIDs.append(event.data.orderID)
-        receivedAt.append(event.data.receivedAt.millisecondsSinceEpoch)
-        dedupKeys.append(record.dedupKey)
-        envelopes.append(ByteBuffer(bytes: event.envelopeBytes))
+        columns.append(id: event.id.rawValue, type: event.type.rawValue, provider: event.data.provider, route: event.data.route,
+                       channel: event.data.channel.rawValue, verified: event.data.verified, orderID: event.data.orderID,
+                       receivedAt: event.data.receivedAt.millisecondsSinceEpoch, dedupKey: record.dedupKey, envelope: event.envelopeBytes,
+                       revision: 1)
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 12)
-        b.append(ids); b.append(types); b.append(providers); b.append(routes); b.append(channels); b.append(verified)
-        b.append(orderIDs.values); b.append(orderIDs.isNull); b.append(receivedAt)
-        b.append(dedupKeys.values); b.append(dedupKeys.isNull); b.append(envelopes)
+        var b = PostgresBindings(capacity: 13)
+        columns.bind(&b)
         return b
     }
 
@@ -167,38 +144,20 @@ private struct ExistingIDs: PostgresPreparedStatement {
 
 /// The raw requests of the stored events of a batch.
 private struct InsertRawRequests: PostgresPreparedStatement {
-    static let sql = """
-        INSERT INTO raw_requests (event_id, method, path, query, headers, body, remote_address, received_at_ms)
-        SELECT event_id, method, path, query, headers, body, CASE WHEN address_null THEN NULL ELSE remote_address END, received_at_ms
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::bool[], $9::int8[])
-             AS r(event_id, method, path, query, headers, body, remote_address, address_null, received_at_ms)
-        """
+    static let sql = "INSERT INTO raw_requests (\(RawRequestColumns.insertColumns))\n\(RawRequestColumns.select)"
     typealias Row = ()
-    var eventIDs: [String] = []
-    var methods: [String] = []
-    var paths: [String] = []
-    var queries: [String] = []
-    var headers: [String] = []
-    var bodies: [ByteBuffer] = []
-    var addresses = NullableColumn<String>(placeholder: "")
-    var receivedAt: [Int64] = []
+    var columns = RawRequestColumns()
 
     mutating func append(_ record: IngestRecord) {
         let raw = record.raw
-        eventIDs.append(record.event.id.rawValue)
-        methods.append(raw.method)
-        paths.append(raw.path)
-        queries.append(raw.query)
-        headers.append(HeaderCoding.render(raw.headers))
-        bodies.append(ByteBuffer(bytes: raw.body))
-        addresses.append(raw.remoteAddress)
-        receivedAt.append(raw.receivedAt.millisecondsSinceEpoch)
+        columns.append(eventID: record.event.id.rawValue, method: raw.method, path: raw.path, query: raw.query,
+                       headers: HeaderCoding.render(raw.headers), body: raw.body, remoteAddress: raw.remoteAddress,
+                       receivedAt: raw.receivedAt.millisecondsSinceEpoch)
     }
 
     func makeBindings() throws -> PostgresBindings {
         var b = PostgresBindings(capacity: 9)
-        b.append(eventIDs); b.append(methods); b.append(paths); b.append(queries); b.append(headers); b.append(bodies)
-        b.append(addresses.values); b.append(addresses.isNull); b.append(receivedAt)
+        columns.bind(&b)
         return b
     }
 

@@ -34,7 +34,7 @@ extension PostgresEventLog {
             try await client.withTransaction(logger: logger) { [logger] connection in
                 var counts = LogCopyCounts.zero
                 counts.events = try await connection.count(events, logger: logger)
-                if !raws.eventIDs.isEmpty { counts.rawRequests = try await connection.count(raws, logger: logger) }
+                if !raws.columns.eventIDs.isEmpty { counts.rawRequests = try await connection.count(raws, logger: logger) }
                 if !deliveries.ids.isEmpty { counts.deliveries = try await connection.count(deliveries, logger: logger) }
                 if !attempts.ids.isEmpty { counts.attempts = try await connection.count(attempts, logger: logger) }
                 if !revisions.eventIDs.isEmpty { counts.revisions = try await connection.count(revisions, logger: logger) }
@@ -149,52 +149,27 @@ extension PostgresConnection {
 private struct ImportEvents: PostgresPreparedStatement {
     static let sql = """
         WITH inserted AS (
-            INSERT INTO events (id, type, provider, route, channel, verified, order_id, received_at_ms, dedup_key, envelope, revision)
-            SELECT id, type, provider, route, channel, verified, CASE WHEN order_null THEN NULL ELSE order_id END, received_at_ms,
-                   CASE WHEN key_null THEN NULL ELSE dedup_key END, envelope, revision
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::bool[],
-                        $9::int8[], $10::text[], $11::bool[], $12::bytea[], $13::int8[])
-                 AS r(id, type, provider, route, channel, verified, order_id, order_null, received_at_ms, dedup_key, key_null, envelope, revision)
+            INSERT INTO events (\(EventColumns.insertColumns))
+            \(EventColumns.select)
             ON CONFLICT DO NOTHING
             RETURNING 1
         )
         SELECT count(*)::int8 FROM inserted
         """
     typealias Row = Int
-
-    var ids: [String] = []
-    var types: [String] = []
-    var providers: [String] = []
-    var routes: [String] = []
-    var channels: [String] = []
-    var verified: [Bool] = []
-    var orderIDs = NullableColumn<String>(placeholder: "")
-    var receivedAt: [Int64] = []
-    var dedupKeys = NullableColumn<String>(placeholder: "")
-    var envelopes: [ByteBuffer] = []
-    var revisions: [Int64] = []
+    var columns = EventColumns()
 
     init(_ rows: [LogCopyEvent]) {
         for row in rows {
-            ids.append(row.id.rawValue)
-            types.append(row.type)
-            providers.append(row.provider)
-            routes.append(row.route)
-            channels.append(row.channel)
-            verified.append(row.verified)
-            orderIDs.append(row.orderID)
-            receivedAt.append(row.receivedAtMilliseconds)
-            dedupKeys.append(row.dedupKey)
-            envelopes.append(ByteBuffer(bytes: row.envelope))
-            revisions.append(row.revision)
+            columns.append(id: row.id.rawValue, type: row.type, provider: row.provider, route: row.route, channel: row.channel,
+                           verified: row.verified, orderID: row.orderID, receivedAt: row.receivedAtMilliseconds, dedupKey: row.dedupKey,
+                           envelope: row.envelope, revision: row.revision)
         }
     }
 
     func makeBindings() throws -> PostgresBindings {
         var b = PostgresBindings(capacity: 13)
-        b.append(ids); b.append(types); b.append(providers); b.append(routes); b.append(channels); b.append(verified)
-        b.append(orderIDs.values); b.append(orderIDs.isNull); b.append(receivedAt)
-        b.append(dedupKeys.values); b.append(dedupKeys.isNull); b.append(envelopes); b.append(revisions)
+        columns.bind(&b)
         return b
     }
 
@@ -205,43 +180,26 @@ private struct ImportEvents: PostgresPreparedStatement {
 private struct ImportRawRequests: PostgresPreparedStatement {
     static let sql = """
         WITH inserted AS (
-            INSERT INTO raw_requests (event_id, method, path, query, headers, body, remote_address, received_at_ms)
-            SELECT event_id, method, path, query, headers, body, CASE WHEN address_null THEN NULL ELSE remote_address END, received_at_ms
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::bool[], $9::int8[])
-                 AS r(event_id, method, path, query, headers, body, remote_address, address_null, received_at_ms)
+            INSERT INTO raw_requests (\(RawRequestColumns.insertColumns))
+            \(RawRequestColumns.select)
             ON CONFLICT DO NOTHING
             RETURNING 1
         )
         SELECT count(*)::int8 FROM inserted
         """
     typealias Row = Int
-
-    var eventIDs: [String] = []
-    var methods: [String] = []
-    var paths: [String] = []
-    var queries: [String] = []
-    var headers: [String] = []
-    var bodies: [ByteBuffer] = []
-    var addresses = NullableColumn<String>(placeholder: "")
-    var receivedAt: [Int64] = []
+    var columns = RawRequestColumns()
 
     init(_ rows: [LogCopyRawRequest]) {
         for row in rows {
-            eventIDs.append(row.eventID.rawValue)
-            methods.append(row.method)
-            paths.append(row.path)
-            queries.append(row.query)
-            headers.append(row.headers)
-            bodies.append(ByteBuffer(bytes: row.body))
-            addresses.append(row.remoteAddress)
-            receivedAt.append(row.receivedAtMilliseconds)
+            columns.append(eventID: row.eventID.rawValue, method: row.method, path: row.path, query: row.query, headers: row.headers,
+                           body: row.body, remoteAddress: row.remoteAddress, receivedAt: row.receivedAtMilliseconds)
         }
     }
 
     func makeBindings() throws -> PostgresBindings {
         var b = PostgresBindings(capacity: 9)
-        b.append(eventIDs); b.append(methods); b.append(paths); b.append(queries); b.append(headers); b.append(bodies)
-        b.append(addresses.values); b.append(addresses.isNull); b.append(receivedAt)
+        columns.bind(&b)
         return b
     }
 
