@@ -61,17 +61,20 @@ enum PostgresAppendBatch {
             }
         }
 
-        var raws = InsertRawRequests()
+        var raws = RawRequestColumns()
         var deliveries = InsertDeliveries(now: now)
         for index in leaders where stored.contains(records[index].event.id.rawValue) {
-            raws.append(records[index])
+            let raw = records[index].raw
+            raws.append(eventID: records[index].event.id.rawValue, method: raw.method, path: raw.path, query: raw.query,
+                        headers: HeaderCoding.render(raw.headers), body: raw.body, remoteAddress: raw.remoteAddress,
+                        receivedAt: raw.receivedAt.millisecondsSinceEpoch)
             var seen = Set<String>()
             for endpoint in records[index].endpoints where seen.insert(endpoint).inserted {
                 deliveries.eventIDs.append(records[index].event.id.rawValue)
                 deliveries.endpoints.append(endpoint)
             }
         }
-        if !raws.columns.eventIDs.isEmpty { _ = try await connection.execute(raws, logger: logger) }
+        _ = try await connection.insert(InsertRows(raws), logger: logger)
         if !deliveries.eventIDs.isEmpty {
             _ = try await connection.rows(deliveries, logger: logger)
             try await connection.query("SELECT pg_notify(\(PostgresEventLog.deliveriesChannel), '')", logger: logger)
@@ -140,28 +143,6 @@ private struct ExistingIDs: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> (String, String, String) { try row.decode((String, String, String).self) }
-}
-
-/// The raw requests of the stored events of a batch.
-private struct InsertRawRequests: PostgresPreparedStatement {
-    static let sql = "INSERT INTO raw_requests (\(RawRequestColumns.insertColumns))\n\(RawRequestColumns.select)"
-    typealias Row = ()
-    var columns = RawRequestColumns()
-
-    mutating func append(_ record: IngestRecord) {
-        let raw = record.raw
-        columns.append(eventID: record.event.id.rawValue, method: raw.method, path: raw.path, query: raw.query,
-                       headers: HeaderCoding.render(raw.headers), body: raw.body, remoteAddress: raw.remoteAddress,
-                       receivedAt: raw.receivedAt.millisecondsSinceEpoch)
-    }
-
-    func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 9)
-        columns.bind(&b)
-        return b
-    }
-
-    func decodeRow(_ row: PostgresRow) throws {}
 }
 
 /// One pending delivery, due now, per (event, endpoint) pair.

@@ -1,16 +1,67 @@
 import CallbridgeModel
 import CallbridgeStore
+import Logging
 import NIOCore
 import PostgresNIO
 
-/// The columns of an `events` insert as parallel arrays for `unnest`: shared
-/// by ingest (`PostgresAppendBatch`) and `log copy` (`importBatch`), so the
-/// two write events the same way.
+/// Rows of one table as parallel arrays, inserted with one
+/// `INSERT … SELECT … FROM unnest($1, …)`: a batch costs one round trip
+/// whatever its size. Ingest and `log copy` share these, so both write a
+/// table the same way.
 ///
-/// Invariants: every array has one element per appended row; `bind` adds 13
-/// parameters starting at `$1`, in the order `unnest` lists them.
-struct EventColumns: Sendable {
-    /// `SELECT` list turning the arrays back into an `events` row (NULL masks applied).
+/// Invariants: every array has one element per appended row; `bind` adds
+/// the parameters `select` names, from `$1`, in its order; nullable values
+/// travel as a value array plus a NULL mask (`NullableColumn`).
+protocol UnnestColumns: Sendable {
+    static var table: String { get }
+    /// The column list of the `INSERT`.
+    static var insertColumns: String { get }
+    /// `SELECT … FROM unnest(…)` giving one row per element, NULL masks applied.
+    static var select: String { get }
+    /// Rows appended so far.
+    var count: Int { get }
+    func bind(_ bindings: inout PostgresBindings)
+}
+
+/// Inserts the rows of `columns`, skipping any whose key is stored already
+/// (`ON CONFLICT DO NOTHING`); its one row is how many it inserted.
+struct InsertRows<Columns: UnnestColumns>: PostgresPreparedStatement {
+    static var sql: String {
+        """
+        WITH inserted AS (
+            INSERT INTO \(Columns.table) (\(Columns.insertColumns))
+            \(Columns.select)
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        )
+        SELECT count(*)::int8 FROM inserted
+        """
+    }
+    typealias Row = Int
+    let columns: Columns
+
+    init(_ columns: Columns) { self.columns = columns }
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings()
+        columns.bind(&bindings)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+}
+
+extension PostgresConnection {
+    /// Runs an `InsertRows` (nothing when it is empty); returns how many rows were inserted.
+    func insert<Columns>(_ statement: InsertRows<Columns>, logger: Logger) async throws -> Int {
+        guard statement.columns.count > 0 else { return 0 }
+        return try await rows(statement, logger: logger).first ?? 0
+    }
+}
+
+/// `events` columns. Ingest adds its own `ON CONFLICT` on the dedup key.
+struct EventColumns: UnnestColumns {
+    static let table = "events"
     static let insertColumns = "id, type, provider, route, channel, verified, order_id, received_at_ms, dedup_key, envelope, revision"
     static let select = """
         SELECT id, type, provider, route, channel, verified, CASE WHEN order_null THEN NULL ELSE order_id END, received_at_ms,
@@ -21,6 +72,7 @@ struct EventColumns: Sendable {
         """
 
     private(set) var ids: [String] = []
+    var count: Int { ids.count }
     private var types: [String] = []
     private var providers: [String] = []
     private var routes: [String] = []
@@ -54,9 +106,9 @@ struct EventColumns: Sendable {
     }
 }
 
-/// The columns of a `raw_requests` insert as arrays for `unnest` (ingest and
-/// `log copy`). Invariant: `bind` adds 9 parameters starting at `$1`.
-struct RawRequestColumns: Sendable {
+/// `raw_requests` columns.
+struct RawRequestColumns: UnnestColumns {
+    static let table = "raw_requests"
     static let insertColumns = "event_id, method, path, query, headers, body, remote_address, received_at_ms"
     static let select = """
         SELECT event_id, method, path, query, headers, body, CASE WHEN address_null THEN NULL ELSE remote_address END, received_at_ms
@@ -65,6 +117,7 @@ struct RawRequestColumns: Sendable {
         """
 
     private(set) var eventIDs: [String] = []
+    var count: Int { eventIDs.count }
     private var methods: [String] = []
     private var paths: [String] = []
     private var queries: [String] = []
@@ -89,5 +142,169 @@ struct RawRequestColumns: Sendable {
     func bind(_ b: inout PostgresBindings) {
         b.append(eventIDs); b.append(methods); b.append(paths); b.append(queries); b.append(headers); b.append(bodies)
         b.append(addresses.values); b.append(addresses.isNull); b.append(receivedAt)
+    }
+}
+
+extension EventColumns {
+    /// Copied events, revision and all.
+    init(_ rows: [LogCopyEvent]) {
+        for row in rows {
+            append(id: row.id.rawValue, type: row.type, provider: row.provider, route: row.route, channel: row.channel, verified: row.verified,
+                   orderID: row.orderID, receivedAt: row.receivedAtMilliseconds, dedupKey: row.dedupKey, envelope: row.envelope,
+                   revision: row.revision)
+        }
+    }
+}
+
+extension RawRequestColumns {
+    /// Copied raw requests, headers as stored.
+    init(_ rows: [LogCopyRawRequest]) {
+        for row in rows {
+            append(eventID: row.eventID.rawValue, method: row.method, path: row.path, query: row.query, headers: row.headers, body: row.body,
+                   remoteAddress: row.remoteAddress, receivedAt: row.receivedAtMilliseconds)
+        }
+    }
+}
+
+/// Every `deliveries` column, id and `superseded_by` included (`log copy`).
+/// A `superseded_by` names a delivery of the same event, so of the same
+/// batch: the reference is checked at the end of the one statement.
+struct DeliveryColumns: UnnestColumns {
+    static let table = "deliveries"
+    static let insertColumns = """
+        id, event_id, endpoint, state, attempt_count, next_attempt_at_ms, lease_owner, lease_expires_at_ms,
+        last_status_code, last_error, created_at_ms, updated_at_ms, superseded_by
+        """
+    static let select = """
+        SELECT id, event_id, endpoint, state, attempt_count,
+               CASE WHEN next_null THEN NULL ELSE next_attempt_at_ms END,
+               CASE WHEN owner_null THEN NULL ELSE lease_owner END,
+               CASE WHEN expires_null THEN NULL ELSE lease_expires_at_ms END,
+               CASE WHEN status_null THEN NULL ELSE last_status_code END,
+               CASE WHEN error_null THEN NULL ELSE last_error END,
+               created_at_ms, updated_at_ms,
+               CASE WHEN superseded_null THEN NULL ELSE superseded_by END
+        FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::bool[], $8::text[], $9::bool[],
+                    $10::int8[], $11::bool[], $12::int8[], $13::bool[], $14::text[], $15::bool[], $16::int8[], $17::int8[],
+                    $18::int8[], $19::bool[])
+             AS r(id, event_id, endpoint, state, attempt_count, next_attempt_at_ms, next_null, lease_owner, owner_null,
+                  lease_expires_at_ms, expires_null, last_status_code, status_null, last_error, error_null, created_at_ms, updated_at_ms,
+                  superseded_by, superseded_null)
+        """
+
+    private var ids: [Int64] = []
+    var count: Int { ids.count }
+    private var eventIDs: [String] = []
+    private var endpoints: [String] = []
+    private var states: [String] = []
+    private var attemptCounts: [Int64] = []
+    private var nextAttemptAt = NullableColumn<Int64>(placeholder: 0)
+    private var leaseOwners = NullableColumn<String>(placeholder: "")
+    private var leaseExpiresAt = NullableColumn<Int64>(placeholder: 0)
+    private var lastStatusCodes = NullableColumn<Int64>(placeholder: 0)
+    private var lastErrors = NullableColumn<String>(placeholder: "")
+    private var createdAt: [Int64] = []
+    private var updatedAt: [Int64] = []
+    private var supersededBy = NullableColumn<Int64>(placeholder: 0)
+
+    init(_ rows: [LogCopyDelivery]) {
+        for row in rows {
+            ids.append(row.id)
+            eventIDs.append(row.eventID.rawValue)
+            endpoints.append(row.endpoint)
+            states.append(row.state.rawValue)
+            attemptCounts.append(row.attemptCount)
+            nextAttemptAt.append(row.nextAttemptAtMilliseconds)
+            leaseOwners.append(row.leaseOwner)
+            leaseExpiresAt.append(row.leaseExpiresAtMilliseconds)
+            lastStatusCodes.append(row.lastStatusCode)
+            lastErrors.append(row.lastError)
+            createdAt.append(row.createdAtMilliseconds)
+            updatedAt.append(row.updatedAtMilliseconds)
+            supersededBy.append(row.supersededBy)
+        }
+    }
+
+    func bind(_ b: inout PostgresBindings) {
+        b.append(ids); b.append(eventIDs); b.append(endpoints); b.append(states); b.append(attemptCounts)
+        b.append(nextAttemptAt.values); b.append(nextAttemptAt.isNull)
+        b.append(leaseOwners.values); b.append(leaseOwners.isNull)
+        b.append(leaseExpiresAt.values); b.append(leaseExpiresAt.isNull)
+        b.append(lastStatusCodes.values); b.append(lastStatusCodes.isNull)
+        b.append(lastErrors.values); b.append(lastErrors.isNull)
+        b.append(createdAt); b.append(updatedAt)
+        b.append(supersededBy.values); b.append(supersededBy.isNull)
+    }
+}
+
+/// `attempts` columns with their ids (`log copy`).
+struct AttemptColumns: UnnestColumns {
+    static let table = "attempts"
+    static let insertColumns = "id, delivery_id, number, started_at_ms, duration_ms, status_code, error, response_snippet"
+    static let select = """
+        SELECT id, delivery_id, number, started_at_ms, duration_ms, CASE WHEN status_null THEN NULL ELSE status_code END,
+               CASE WHEN error_null THEN NULL ELSE error END, CASE WHEN snippet_null THEN NULL ELSE response_snippet END
+        FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::bool[], $8::text[], $9::bool[],
+                    $10::bytea[], $11::bool[])
+             AS r(id, delivery_id, number, started_at_ms, duration_ms, status_code, status_null, error, error_null,
+                  response_snippet, snippet_null)
+        """
+
+    private var ids: [Int64] = []
+    var count: Int { ids.count }
+    private var deliveryIDs: [Int64] = []
+    private var numbers: [Int64] = []
+    private var startedAt: [Int64] = []
+    private var durations: [Int64] = []
+    private var statusCodes = NullableColumn<Int64>(placeholder: 0)
+    private var errors = NullableColumn<String>(placeholder: "")
+    private var snippets = NullableColumn<ByteBuffer>(placeholder: ByteBuffer())
+
+    init(_ rows: [LogCopyAttempt]) {
+        for row in rows {
+            ids.append(row.id)
+            deliveryIDs.append(row.deliveryID)
+            numbers.append(row.number)
+            startedAt.append(row.startedAtMilliseconds)
+            durations.append(row.durationMilliseconds)
+            statusCodes.append(row.statusCode)
+            errors.append(row.error)
+            snippets.append(row.responseSnippet.map { ByteBuffer(bytes: $0) })
+        }
+    }
+
+    func bind(_ b: inout PostgresBindings) {
+        b.append(ids); b.append(deliveryIDs); b.append(numbers); b.append(startedAt); b.append(durations)
+        b.append(statusCodes.values); b.append(statusCodes.isNull)
+        b.append(errors.values); b.append(errors.isNull)
+        b.append(snippets.values); b.append(snippets.isNull)
+    }
+}
+
+/// `event_revisions` columns (`log copy`).
+struct RevisionColumns: UnnestColumns {
+    static let table = "event_revisions"
+    static let insertColumns = "event_id, revision, type, envelope, replaced_at_ms"
+    static let select = "SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::bytea[], $5::int8[])"
+
+    private var eventIDs: [String] = []
+    var count: Int { eventIDs.count }
+    private var revisions: [Int64] = []
+    private var types: [String] = []
+    private var envelopes: [ByteBuffer] = []
+    private var replacedAt: [Int64] = []
+
+    init(_ rows: [LogCopyEventRevision]) {
+        for row in rows {
+            eventIDs.append(row.eventID.rawValue)
+            revisions.append(row.revision)
+            types.append(row.type)
+            envelopes.append(ByteBuffer(bytes: row.envelope))
+            replacedAt.append(row.replacedAtMilliseconds)
+        }
+    }
+
+    func bind(_ b: inout PostgresBindings) {
+        b.append(eventIDs); b.append(revisions); b.append(types); b.append(envelopes); b.append(replacedAt)
     }
 }

@@ -25,19 +25,19 @@ extension PostgresEventLog {
     @discardableResult
     public func importBatch(_ batch: LogCopyBatch) async throws -> LogCopyCounts {
         guard !batch.isEmpty else { return .zero }
-        let events = ImportEvents(batch.events)
-        let raws = ImportRawRequests(batch.rawRequests)
-        let deliveries = ImportDeliveries(batch.deliveries)
-        let attempts = ImportAttempts(batch.attempts)
-        let revisions = ImportEventRevisions(batch.revisions)
+        let events = InsertRows(EventColumns(batch.events))
+        let raws = InsertRows(RawRequestColumns(batch.rawRequests))
+        let deliveries = InsertRows(DeliveryColumns(batch.deliveries))
+        let attempts = InsertRows(AttemptColumns(batch.attempts))
+        let revisions = InsertRows(RevisionColumns(batch.revisions))
         return try await database("import a batch of \(batch.events.count) events") {
             try await client.withTransaction(logger: logger) { [logger] connection in
                 var counts = LogCopyCounts.zero
-                counts.events = try await connection.count(events, logger: logger)
-                if !raws.columns.eventIDs.isEmpty { counts.rawRequests = try await connection.count(raws, logger: logger) }
-                if !deliveries.ids.isEmpty { counts.deliveries = try await connection.count(deliveries, logger: logger) }
-                if !attempts.ids.isEmpty { counts.attempts = try await connection.count(attempts, logger: logger) }
-                if !revisions.eventIDs.isEmpty { counts.revisions = try await connection.count(revisions, logger: logger) }
+                counts.events = try await connection.insert(events, logger: logger)
+                counts.rawRequests = try await connection.insert(raws, logger: logger)
+                counts.deliveries = try await connection.insert(deliveries, logger: logger)
+                counts.attempts = try await connection.insert(attempts, logger: logger)
+                counts.revisions = try await connection.insert(revisions, logger: logger)
                 return counts
             }
         }
@@ -143,235 +143,6 @@ extension PostgresConnection {
     where Statement.Row == Int {
         try await rows(statement, logger: logger).first ?? 0
     }
-}
-
-/// `events` rows, ids kept; returns how many were inserted.
-private struct ImportEvents: PostgresPreparedStatement {
-    static let sql = """
-        WITH inserted AS (
-            INSERT INTO events (\(EventColumns.insertColumns))
-            \(EventColumns.select)
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        )
-        SELECT count(*)::int8 FROM inserted
-        """
-    typealias Row = Int
-    var columns = EventColumns()
-
-    init(_ rows: [LogCopyEvent]) {
-        for row in rows {
-            columns.append(id: row.id.rawValue, type: row.type, provider: row.provider, route: row.route, channel: row.channel,
-                           verified: row.verified, orderID: row.orderID, receivedAt: row.receivedAtMilliseconds, dedupKey: row.dedupKey,
-                           envelope: row.envelope, revision: row.revision)
-        }
-    }
-
-    func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 13)
-        columns.bind(&b)
-        return b
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
-}
-
-/// `raw_requests` rows, headers copied as stored text; returns how many were inserted.
-private struct ImportRawRequests: PostgresPreparedStatement {
-    static let sql = """
-        WITH inserted AS (
-            INSERT INTO raw_requests (\(RawRequestColumns.insertColumns))
-            \(RawRequestColumns.select)
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        )
-        SELECT count(*)::int8 FROM inserted
-        """
-    typealias Row = Int
-    var columns = RawRequestColumns()
-
-    init(_ rows: [LogCopyRawRequest]) {
-        for row in rows {
-            columns.append(eventID: row.eventID.rawValue, method: row.method, path: row.path, query: row.query, headers: row.headers,
-                           body: row.body, remoteAddress: row.remoteAddress, receivedAt: row.receivedAtMilliseconds)
-        }
-    }
-
-    func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 9)
-        columns.bind(&b)
-        return b
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
-}
-
-/// `deliveries` rows with every column, ids and `superseded_by` kept;
-/// returns how many were inserted.
-private struct ImportDeliveries: PostgresPreparedStatement {
-    static let sql = """
-        WITH inserted AS (
-            INSERT INTO deliveries (id, event_id, endpoint, state, attempt_count, next_attempt_at_ms, lease_owner, lease_expires_at_ms,
-                                    last_status_code, last_error, created_at_ms, updated_at_ms, superseded_by)
-            SELECT id, event_id, endpoint, state, attempt_count,
-                   CASE WHEN next_null THEN NULL ELSE next_attempt_at_ms END,
-                   CASE WHEN owner_null THEN NULL ELSE lease_owner END,
-                   CASE WHEN expires_null THEN NULL ELSE lease_expires_at_ms END,
-                   CASE WHEN status_null THEN NULL ELSE last_status_code END,
-                   CASE WHEN error_null THEN NULL ELSE last_error END,
-                   created_at_ms, updated_at_ms,
-                   CASE WHEN superseded_null THEN NULL ELSE superseded_by END
-            FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::bool[], $8::text[], $9::bool[],
-                        $10::int8[], $11::bool[], $12::int8[], $13::bool[], $14::text[], $15::bool[], $16::int8[], $17::int8[],
-                        $18::int8[], $19::bool[])
-                 AS r(id, event_id, endpoint, state, attempt_count, next_attempt_at_ms, next_null, lease_owner, owner_null,
-                      lease_expires_at_ms, expires_null, last_status_code, status_null, last_error, error_null, created_at_ms, updated_at_ms,
-                      superseded_by, superseded_null)
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        )
-        SELECT count(*)::int8 FROM inserted
-        """
-    typealias Row = Int
-
-    var ids: [Int64] = []
-    var eventIDs: [String] = []
-    var endpoints: [String] = []
-    var states: [String] = []
-    var attemptCounts: [Int64] = []
-    var nextAttemptAt = NullableColumn<Int64>(placeholder: 0)
-    var leaseOwners = NullableColumn<String>(placeholder: "")
-    var leaseExpiresAt = NullableColumn<Int64>(placeholder: 0)
-    var lastStatusCodes = NullableColumn<Int64>(placeholder: 0)
-    var lastErrors = NullableColumn<String>(placeholder: "")
-    var createdAt: [Int64] = []
-    var updatedAt: [Int64] = []
-    var supersededBy = NullableColumn<Int64>(placeholder: 0)
-
-    init(_ rows: [LogCopyDelivery]) {
-        for row in rows {
-            ids.append(row.id)
-            eventIDs.append(row.eventID.rawValue)
-            endpoints.append(row.endpoint)
-            states.append(row.state.rawValue)
-            attemptCounts.append(row.attemptCount)
-            nextAttemptAt.append(row.nextAttemptAtMilliseconds)
-            leaseOwners.append(row.leaseOwner)
-            leaseExpiresAt.append(row.leaseExpiresAtMilliseconds)
-            lastStatusCodes.append(row.lastStatusCode)
-            lastErrors.append(row.lastError)
-            createdAt.append(row.createdAtMilliseconds)
-            updatedAt.append(row.updatedAtMilliseconds)
-            supersededBy.append(row.supersededBy)
-        }
-    }
-
-    func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 19)
-        b.append(ids); b.append(eventIDs); b.append(endpoints); b.append(states); b.append(attemptCounts)
-        b.append(nextAttemptAt.values); b.append(nextAttemptAt.isNull)
-        b.append(leaseOwners.values); b.append(leaseOwners.isNull)
-        b.append(leaseExpiresAt.values); b.append(leaseExpiresAt.isNull)
-        b.append(lastStatusCodes.values); b.append(lastStatusCodes.isNull)
-        b.append(lastErrors.values); b.append(lastErrors.isNull)
-        b.append(createdAt); b.append(updatedAt)
-        b.append(supersededBy.values); b.append(supersededBy.isNull)
-        return b
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
-}
-
-/// `attempts` rows, ids kept; returns how many were inserted.
-private struct ImportAttempts: PostgresPreparedStatement {
-    static let sql = """
-        WITH inserted AS (
-            INSERT INTO attempts (id, delivery_id, number, started_at_ms, duration_ms, status_code, error, response_snippet)
-            SELECT id, delivery_id, number, started_at_ms, duration_ms,
-                   CASE WHEN status_null THEN NULL ELSE status_code END,
-                   CASE WHEN error_null THEN NULL ELSE error END,
-                   CASE WHEN snippet_null THEN NULL ELSE response_snippet END
-            FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::bool[], $8::text[], $9::bool[],
-                        $10::bytea[], $11::bool[])
-                 AS r(id, delivery_id, number, started_at_ms, duration_ms, status_code, status_null, error, error_null,
-                      response_snippet, snippet_null)
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        )
-        SELECT count(*)::int8 FROM inserted
-        """
-    typealias Row = Int
-
-    var ids: [Int64] = []
-    var deliveryIDs: [Int64] = []
-    var numbers: [Int64] = []
-    var startedAt: [Int64] = []
-    var durations: [Int64] = []
-    var statusCodes = NullableColumn<Int64>(placeholder: 0)
-    var errors = NullableColumn<String>(placeholder: "")
-    var snippets = NullableColumn<ByteBuffer>(placeholder: ByteBuffer())
-
-    init(_ rows: [LogCopyAttempt]) {
-        for row in rows {
-            ids.append(row.id)
-            deliveryIDs.append(row.deliveryID)
-            numbers.append(row.number)
-            startedAt.append(row.startedAtMilliseconds)
-            durations.append(row.durationMilliseconds)
-            statusCodes.append(row.statusCode)
-            errors.append(row.error)
-            snippets.append(row.responseSnippet.map { ByteBuffer(bytes: $0) })
-        }
-    }
-
-    func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 11)
-        b.append(ids); b.append(deliveryIDs); b.append(numbers); b.append(startedAt); b.append(durations)
-        b.append(statusCodes.values); b.append(statusCodes.isNull)
-        b.append(errors.values); b.append(errors.isNull)
-        b.append(snippets.values); b.append(snippets.isNull)
-        return b
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
-}
-
-/// `event_revisions` rows; returns how many were inserted.
-private struct ImportEventRevisions: PostgresPreparedStatement {
-    static let sql = """
-        WITH inserted AS (
-            INSERT INTO event_revisions (event_id, revision, type, envelope, replaced_at_ms)
-            SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::bytea[], $5::int8[])
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        )
-        SELECT count(*)::int8 FROM inserted
-        """
-    typealias Row = Int
-
-    var eventIDs: [String] = []
-    var revisions: [Int64] = []
-    var types: [String] = []
-    var envelopes: [ByteBuffer] = []
-    var replacedAt: [Int64] = []
-
-    init(_ rows: [LogCopyEventRevision]) {
-        for row in rows {
-            eventIDs.append(row.eventID.rawValue)
-            revisions.append(row.revision)
-            types.append(row.type)
-            envelopes.append(ByteBuffer(bytes: row.envelope))
-            replacedAt.append(row.replacedAtMilliseconds)
-        }
-    }
-
-    func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 5)
-        b.append(eventIDs); b.append(revisions); b.append(types); b.append(envelopes); b.append(replacedAt)
-        return b
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
 }
 
 /// `endpoint_states` rows; a newer row replaces an older one. Returns how
