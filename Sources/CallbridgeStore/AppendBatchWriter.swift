@@ -96,7 +96,7 @@ package struct AppendBatchWriter: Sendable {
 /// log that reports them.
 ///
 /// Invariant: both counters only grow, and only after a commit succeeded.
-final class AppendStatistics: Sendable {
+package final class AppendStatistics: Sendable {
     private struct Counts {
         var commits = 0
         var appended = 0
@@ -104,10 +104,12 @@ final class AppendStatistics: Sendable {
 
     private let counts = Mutex(Counts())
 
-    var commitCount: Int { counts.withLock { $0.commits } }
-    var appendedCount: Int { counts.withLock { $0.appended } }
+    package init() {}
 
-    func recordCommit(stored: Int) {
+    package var commitCount: Int { counts.withLock { $0.commits } }
+    package var appendedCount: Int { counts.withLock { $0.appended } }
+
+    package func recordCommit(stored: Int) {
         counts.withLock {
             $0.commits += 1
             $0.appended += stored

@@ -122,4 +122,18 @@ public struct EndpointStatistics: Sendable, Hashable {
 
     /// Deliveries not finished yet.
     public var backlog: Int { pending + inFlight }
+
+    /// Records one row of a per-(endpoint, state) count; `oldestDueAt`
+    /// applies to pending deliveries only. Unknown states are ignored.
+    package mutating func record(count: Int, state: String, oldestDueMilliseconds: Int64?) {
+        switch DeliveryState(rawValue: state) {
+        case .pending?:
+            pending = count
+            oldestDueAt = oldestDueMilliseconds.map { Timestamp(millisecondsSinceEpoch: $0) }
+        case .inFlight?: inFlight = count
+        case .succeeded?: succeeded = count
+        case .dead?: dead = count
+        case nil: break
+        }
+    }
 }

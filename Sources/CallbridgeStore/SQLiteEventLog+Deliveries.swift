@@ -123,18 +123,7 @@ extension SQLiteEventLog {
                 GROUP BY endpoint, state
                 """, arguments: [now.millisecondsSinceEpoch]) {
                 let name: String = row["endpoint"]
-                var stats = byName[name] ?? EndpointStatistics(endpoint: name)
-                let n: Int = row["n"]
-                switch DeliveryState(rawValue: row["state"]) {
-                case .pending?:
-                    stats.pending = n
-                    stats.oldestDueAt = (row["oldest_due"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) }
-                case .inFlight?: stats.inFlight = n
-                case .succeeded?: stats.succeeded = n
-                case .dead?: stats.dead = n
-                case nil: break
-                }
-                byName[name] = stats
+                byName[name, default: EndpointStatistics(endpoint: name)].record(count: row["n"], state: row["state"], oldestDueMilliseconds: row["oldest_due"])
             }
             for name in byName.keys {
                 if let row = try Row.fetchOne(db, sql: """

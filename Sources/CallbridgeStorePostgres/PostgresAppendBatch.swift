@@ -20,7 +20,7 @@ enum PostgresAppendBatch {
     }
 
     static func write(_ records: [IngestRecord], client: PostgresClient, logger: Logger,
-                      statistics: PostgresAppendStatistics) async throws -> [Result<AppendOutcome, any Error>] {
+                      statistics: AppendStatistics) async throws -> [Result<AppendOutcome, any Error>] {
         let now = AppendBatchWriter.currentTimestamp().millisecondsSinceEpoch
         return await PostgresBatch.isolating(records) { records in
             let outcomes = try await client.withTransaction(logger: logger) { connection in

@@ -106,17 +106,7 @@ extension PostgresEventLog {
                 GROUP BY endpoint, state
                 """, logger: logger) { try $0.decode((String, String, Int, Int64?).self) }
             for (name, state, n, oldestDue) in counts {
-                var stats = byName[name] ?? EndpointStatistics(endpoint: name)
-                switch DeliveryState(rawValue: state) {
-                case .pending?:
-                    stats.pending = n
-                    stats.oldestDueAt = oldestDue.map { Timestamp(millisecondsSinceEpoch: $0) }
-                case .inFlight?: stats.inFlight = n
-                case .succeeded?: stats.succeeded = n
-                case .dead?: stats.dead = n
-                case nil: break
-                }
-                byName[name] = stats
+                byName[name, default: EndpointStatistics(endpoint: name)].record(count: n, state: state, oldestDueMilliseconds: oldestDue)
             }
             for name in byName.keys {
                 let last = try await client.rows("""

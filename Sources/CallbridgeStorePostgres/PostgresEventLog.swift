@@ -4,7 +4,6 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
-import Synchronization
 
 /// The shared `EventLog`: one PostgreSQL database used by any number of
 /// Callbridge processes as their log and delivery queue.
@@ -32,7 +31,7 @@ public final class PostgresEventLog: EventLog, DeliveryNotifying, Sendable {
     private let runTask: Task<Void, Never>
     private let appendQueue: GroupCommitQueue<IngestRecord, AppendOutcome>
     let completionQueue: GroupCommitQueue<PostgresCompletion, Bool>
-    let statistics: PostgresAppendStatistics
+    let statistics: AppendStatistics
 
     /// Connects, migrates the schema (unless `migrate` is false, in which
     /// case a database lacking migrations is refused) and starts the pool.
@@ -93,7 +92,7 @@ public final class PostgresEventLog: EventLog, DeliveryNotifying, Sendable {
             started.finish()
             await client.run()
         }
-        let statistics = PostgresAppendStatistics()
+        let statistics = AppendStatistics()
         self.statistics = statistics
         self.appendQueue = GroupCommitQueue { records in
             try await PostgresAppendBatch.write(records, client: client, logger: logger, statistics: statistics)
@@ -166,21 +165,6 @@ public final class PostgresEventLog: EventLog, DeliveryNotifying, Sendable {
             defer { group.cancelAll() }
             guard let first = try await group.next() else { throw CancellationError() }
             return first
-        }
-    }
-}
-
-/// Counters of committed append transactions.
-///
-/// Invariant: both only grow, and only after a commit succeeded.
-final class PostgresAppendStatistics: Sendable {
-    private let counts = Mutex((commits: 0, appended: 0))
-    var commitCount: Int { counts.withLock { $0.commits } }
-    var appendedCount: Int { counts.withLock { $0.appended } }
-    func recordCommit(stored: Int) {
-        counts.withLock {
-            $0.commits += 1
-            $0.appended += stored
         }
     }
 }
