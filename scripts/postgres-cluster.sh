@@ -59,15 +59,18 @@ as_server_user() {
   fi
 }
 
-# Directory holding initdb/pg_ctl of the highest installed major version.
+# Directory holding initdb/pg_ctl of the highest installed major version that
+# has a server (a version may be there with its client only).
 server_bin_dir() {
   local version
-  version=$(ls -1 /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1 || true)
-  if [ -z "$version" ] || [ ! -x "/usr/lib/postgresql/$version/bin/pg_ctl" ]; then
-    echo "postgres-cluster: no PostgreSQL server found under /usr/lib/postgresql" >&2
-    return 1
-  fi
-  printf '%s\n' "/usr/lib/postgresql/$version/bin"
+  for version in $(ls -1 /usr/lib/postgresql 2>/dev/null | sort -rV); do
+    if [ -x "/usr/lib/postgresql/$version/bin/pg_ctl" ] && [ -x "/usr/lib/postgresql/$version/bin/initdb" ]; then
+      printf '%s\n' "/usr/lib/postgresql/$version/bin"
+      return 0
+    fi
+  done
+  echo "postgres-cluster: no PostgreSQL server found under /usr/lib/postgresql" >&2
+  return 1
 }
 
 # True when something accepts TCP connections on 127.0.0.1:$1.

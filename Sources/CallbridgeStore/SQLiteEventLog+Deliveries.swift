@@ -191,9 +191,10 @@ struct Completion: Sendable {
             UPDATE deliveries
             SET state = ?, attempt_count = attempt_count + 1, next_attempt_at_ms = ?, lease_owner = NULL,
                 lease_expires_at_ms = NULL, last_status_code = ?, last_error = ?, updated_at_ms = ?
-            WHERE id = ? AND state = 'in_flight' AND lease_owner = ?
+            WHERE id = ? AND state = 'in_flight' AND lease_owner = ? AND lease_expires_at_ms = ?
             """, arguments: [
                 state.rawValue, next, attempt.statusCode, attempt.error, now.millisecondsSinceEpoch, lease.id, lease.owner,
+                lease.leaseExpiresAt.millisecondsSinceEpoch,
             ])
         return db.changesCount > 0
     }

@@ -14,9 +14,22 @@ import PostgresNIO
 /// `.duplicate(of:)` the stored id; results are in record order; statistics
 /// change only after a commit.
 enum PostgresAppendBatch {
-    private struct DedupKey: Hashable {
+    /// A dedup key as the database compares it (`postgresText`).
+    private struct DedupKey: Hashable, Comparable {
         var provider: String
         var key: String
+
+        init(provider: String, key: String) {
+            self.provider = provider.postgresText
+            self.key = key.postgresText
+        }
+
+        init?(_ record: IngestRecord) {
+            guard let key = record.dedupKey else { return nil }
+            self.init(provider: record.event.data.provider, key: key)
+        }
+
+        static func < (a: DedupKey, b: DedupKey) -> Bool { (a.provider, a.key) < (b.provider, b.key) }
     }
 
     static func write(_ records: [IngestRecord], client: PostgresClient, logger: Logger,
@@ -36,22 +49,30 @@ enum PostgresAppendBatch {
         var leader = [Int?](repeating: nil, count: records.count)
         var firstIndex: [DedupKey: Int] = [:]
         for (index, record) in records.enumerated() {
-            guard let key = record.dedupKey else { continue }
-            let dedup = DedupKey(provider: record.event.data.provider, key: key)
+            guard let dedup = DedupKey(record) else { continue }
             if let first = firstIndex[dedup] { leader[index] = first } else { firstIndex[dedup] = index }
         }
         let leaders = records.indices.filter { leader[$0] == nil }
 
+        // Keys are inserted in one global order, so two processes inserting
+        // overlapping keys wait for each other instead of deadlocking.
+        let insertionOrder = leaders.sorted { a, b in
+            switch (DedupKey(records[a]), DedupKey(records[b])) {
+            case let (x?, y?): return x < y
+            case (.some, nil): return true
+            default: return false
+            }
+        }
         var events = InsertEvents()
-        for index in leaders { events.append(records[index]) }
+        for index in insertionOrder { events.append(records[index]) }
         let stored = Set(try await connection.rows(events, logger: logger))
 
         // Leaders that conflicted: their key is stored; find the stored id.
         var conflicted = ExistingIDs()
         for index in leaders where !stored.contains(records[index].event.id.rawValue) {
-            guard let key = records[index].dedupKey else { continue }
-            conflicted.providers.append(records[index].event.data.provider)
-            conflicted.keys.append(key)
+            guard let dedup = DedupKey(records[index]) else { continue }
+            conflicted.providers.append(dedup.provider)
+            conflicted.keys.append(dedup.key)
         }
         var existing: [DedupKey: EventID] = [:]
         if !conflicted.keys.isEmpty {
@@ -87,7 +108,7 @@ enum PostgresAppendBatch {
                 outcomes.append(.duplicate(of: outcomes[first].eventID))
             } else if stored.contains(record.event.id.rawValue) {
                 outcomes.append(.stored(record.event.id))
-            } else if let key = record.dedupKey, let id = existing[DedupKey(provider: record.event.data.provider, key: key)] {
+            } else if let dedup = DedupKey(record), let id = existing[dedup] {
                 outcomes.append(.duplicate(of: id))
             } else {
                 // Conflicted, yet the row is gone (pruned in between): fail, the provider retries.

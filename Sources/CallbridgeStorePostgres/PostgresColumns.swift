@@ -86,15 +86,15 @@ struct EventColumns: UnnestColumns {
 
     mutating func append(id: String, type: String, provider: String, route: String, channel: String, verified: Bool, orderID: String?,
                          receivedAt: Int64, dedupKey: String?, envelope: [UInt8], revision: Int64) {
-        ids.append(id)
-        types.append(type)
-        providers.append(provider)
-        routes.append(route)
-        channels.append(channel)
+        ids.append(id.postgresText)
+        types.append(type.postgresText)
+        providers.append(provider.postgresText)
+        routes.append(route.postgresText)
+        channels.append(channel.postgresText)
         self.verified.append(verified)
-        orderIDs.append(orderID)
+        orderIDs.append(orderID?.postgresText)
         self.receivedAt.append(receivedAt)
-        dedupKeys.append(dedupKey)
+        dedupKeys.append(dedupKey?.postgresText)
         envelopes.append(ByteBuffer(bytes: envelope))
         revisions.append(revision)
     }
@@ -129,13 +129,13 @@ struct RawRequestColumns: UnnestColumns {
     /// - Parameter headers: as stored (`HeaderCoding.render`).
     mutating func append(eventID: String, method: String, path: String, query: String, headers: String, body: [UInt8], remoteAddress: String?,
                          receivedAt: Int64) {
-        eventIDs.append(eventID)
-        methods.append(method)
-        paths.append(path)
-        queries.append(query)
-        self.headers.append(headers)
+        eventIDs.append(eventID.postgresText)
+        methods.append(method.postgresText)
+        paths.append(path.postgresText)
+        queries.append(query.postgresText)
+        self.headers.append(headers.postgresText)
         bodies.append(ByteBuffer(bytes: body))
-        addresses.append(remoteAddress)
+        addresses.append(remoteAddress?.postgresText)
         self.receivedAt.append(receivedAt)
     }
 

@@ -53,14 +53,22 @@ extension PostgresEventLog {
                 )
                 SELECT count(*) FROM released
                 """, logger: logger) { try $0.decode(Int.self) }.first ?? 0
-            if released > 0 { try await notifyDeliveries() }
+            if released > 0 { await notifyDeliveries() }
             return released
         }
     }
 
-    /// Wakes every process's dispatcher (LISTEN side: `watchDeliveries`).
-    func notifyDeliveries() async throws {
-        try await client.query("SELECT pg_notify(\(Self.deliveriesChannel), '')", logger: logger)
+    /// Wakes every process's dispatcher (LISTEN side: `watchDeliveries`)
+    /// after a change already committed: a hint, so a failure is logged, not
+    /// reported as a failure of the change (polling finds the work anyway).
+    func notifyDeliveries() async {
+        do {
+            try await client.query("SELECT pg_notify(\(Self.deliveriesChannel), '')", logger: logger)
+        } catch {
+            logger.notice("NOTIFY failed; other processes find the deliveries at their next poll", metadata: [
+                "error": "\(PostgresErrorText.describe(error))",
+            ])
+        }
     }
 
     public func nextDueAt(endpoints: [String]) async throws -> Timestamp? {
@@ -83,7 +91,7 @@ extension PostgresEventLog {
                 INSERT INTO endpoint_states (name, disabled, reason, updated_at_ms) VALUES (\(name), \(disabled), \(storedReason), \(now.millisecondsSinceEpoch))
                 ON CONFLICT (name) DO UPDATE SET disabled = excluded.disabled, reason = excluded.reason, updated_at_ms = excluded.updated_at_ms
                 """, logger: logger)
-            if !disabled { try await notifyDeliveries() }
+            if !disabled { await notifyDeliveries() }
         }
     }
 
@@ -204,9 +212,9 @@ struct CompleteAttempts: PostgresPreparedStatement {
     static let sql = """
         WITH input AS (
             SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::bool[], $8::text[], $9::bool[],
-                                 $10::bytea[], $11::bool[], $12::text[], $13::int8[], $14::bool[], $15::int8[])
+                                 $10::bytea[], $11::bool[], $12::text[], $13::int8[], $14::bool[], $15::int8[], $16::int8[])
                 AS u(id, owner, number, started_at_ms, duration_ms, status_code, status_null, error, error_null,
-                     snippet, snippet_null, state, next_at, next_null, now)
+                     snippet, snippet_null, state, next_at, next_null, now, lease_expires_at_ms)
         ), recorded AS (
             INSERT INTO attempts (delivery_id, number, started_at_ms, duration_ms, status_code, error, response_snippet)
             SELECT id, number, started_at_ms, duration_ms, CASE WHEN status_null THEN NULL ELSE status_code END,
@@ -219,7 +227,7 @@ struct CompleteAttempts: PostgresPreparedStatement {
             last_status_code = CASE WHEN u.status_null THEN NULL ELSE u.status_code END,
             last_error = CASE WHEN u.error_null THEN NULL ELSE u.error END, updated_at_ms = u.now
         FROM input u
-        WHERE d.id = u.id AND d.state = 'in_flight' AND d.lease_owner = u.owner
+        WHERE d.id = u.id AND d.state = 'in_flight' AND d.lease_owner = u.owner AND d.lease_expires_at_ms = u.lease_expires_at_ms
         RETURNING d.id
         """
     typealias Row = Int64
@@ -234,6 +242,8 @@ struct CompleteAttempts: PostgresPreparedStatement {
     var states: [String] = []
     var nextAt = NullableColumn<Int64>(placeholder: 0)
     var now: [Int64] = []
+    /// With the owner, the lease token: a re-lease by the same owner has a later expiry.
+    var leaseExpiresAt: [Int64] = []
 
     init(_ batch: [PostgresCompletion]) {
         for completion in batch {
@@ -258,14 +268,16 @@ struct CompleteAttempts: PostgresPreparedStatement {
                 nextAt.append(at.millisecondsSinceEpoch)
             }
             now.append(completion.now.millisecondsSinceEpoch)
+            leaseExpiresAt.append(completion.lease.leaseExpiresAt.millisecondsSinceEpoch)
         }
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 15)
+        var b = PostgresBindings(capacity: 16)
         b.append(ids); b.append(owners); b.append(numbers); b.append(startedAt); b.append(durations)
         b.append(statusCodes.values); b.append(statusCodes.isNull); b.append(errors.values); b.append(errors.isNull)
         b.append(snippets.values); b.append(snippets.isNull); b.append(states); b.append(nextAt.values); b.append(nextAt.isNull); b.append(now)
+        b.append(leaseExpiresAt)
         return b
     }
 

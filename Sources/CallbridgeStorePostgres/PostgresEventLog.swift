@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// The shared `EventLog`: one PostgreSQL database used by any number of
 /// Callbridge processes as their log and delivery queue.
@@ -150,21 +151,45 @@ public final class PostgresEventLog: EventLog, DeliveryNotifying, Sendable {
                 }
             }
         } catch {
-            return "the PostgreSQL log is not reachable: \(PostgresErrorText.describe(error))"
+            // The probe's text is served on /readyz: the detail (user, host,
+            // database) goes to the log only.
+            logger.warning("PostgreSQL write probe failed", metadata: ["error": "\(PostgresErrorText.describe(error))"])
+            return "the PostgreSQL log is not reachable"
         }
     }
 
-    /// Runs `body`, failing with `.timeout` after `seconds`.
+    /// Runs `body`, failing with `.unavailable` after `seconds` without
+    /// waiting for it: a query stuck on a dead connection ignores
+    /// cancellation, so it is cancelled and left to fail on its own.
     static func withDeadline<T: Sendable>(seconds: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: .seconds(seconds))
-                throw PostgresEventLogError.unavailable("no answer within \(seconds) s")
+        let waiter = DeadlineWaiter<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            waiter.set(continuation)
+            let work = Task {
+                let result: Result<T, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(error) }
+                waiter.take()?.resume(with: result)
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw CancellationError() }
-            return first
+            Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                if let continuation = waiter.take() {
+                    work.cancel()
+                    continuation.resume(throwing: PostgresEventLogError.unavailable("no answer within \(seconds) s"))
+                }
+            }
+        }
+    }
+}
+
+/// The caller of `withDeadline`, resumed exactly once: by the work or by the timer.
+private final class DeadlineWaiter<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
+    func set(_ value: CheckedContinuation<T, any Error>) { continuation.withLock { $0 = value } }
+    /// The continuation, the first time only.
+    func take() -> CheckedContinuation<T, any Error>? {
+        continuation.withLock { value in
+            defer { value = nil }
+            return value
         }
     }
 }

@@ -69,6 +69,8 @@ enum PostgresSchema {
             "CREATE INDEX deliveries_leases ON deliveries (endpoint, lease_expires_at_ms) WHERE state = 'in_flight'",
             "CREATE INDEX deliveries_by_event ON deliveries (event_id)",
             "CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint, state)",
+            // Deleting a delivery (prune) sets superseded_by NULL where it points at it.
+            "CREATE INDEX deliveries_superseded ON deliveries (superseded_by) WHERE superseded_by IS NOT NULL",
             """
             CREATE TABLE attempts (
                 id               BIGSERIAL PRIMARY KEY,

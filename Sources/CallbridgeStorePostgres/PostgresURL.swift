@@ -30,7 +30,8 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
     public var sslMode: SSLMode
     /// PEM file of CA certificates for `verify-ca` / `verify-full` (system roots otherwise).
     public var sslRootCertificate: String?
-    /// How many connections this process keeps at most (`pool_max`, default 10).
+    /// How many connections this process keeps at most (`pool_max`, 3 to 200,
+    /// default 10; one of them LISTENs for new deliveries).
     public var maximumConnections: Int
     /// How long to wait for a connection to be established (`connect_timeout`, seconds).
     public var connectTimeoutSeconds: Int
@@ -47,8 +48,11 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
             throw PostgresURLError("scheme must be postgres:// or postgresql://, not \(scheme)://")
         }
         guard let host = components.host, !host.isEmpty else { throw PostgresURLError("the URL names no host") }
-        guard let user = components.user, !user.isEmpty else { throw PostgresURLError("the URL names no user (postgres://USER@host/db)") }
-        let database = String(components.path.drop(while: { $0 == "/" }))
+        // The percent-encoded forms, decoded once (URLComponents' `user` and
+        // `password` are decoded already; decoding those again would turn a
+        // literal `%41` in a password into `A`).
+        guard let user = components.percentEncodedUser, !user.isEmpty else { throw PostgresURLError("the URL names no user (postgres://USER@host/db)") }
+        let database = String(components.percentEncodedPath.drop(while: { $0 == "/" }))
         guard !database.isEmpty, !database.contains("/") else { throw PostgresURLError("the URL names no database (postgres://user@host/DATABASE)") }
         let port = components.port ?? 5432
         guard (1...65_535).contains(port) else { throw PostgresURLError("port \(port) is out of range") }
@@ -56,7 +60,7 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
         self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         self.port = port
         self.username = user.removingPercentEncoding ?? user
-        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        self.password = components.percentEncodedPassword.map { $0.removingPercentEncoding ?? $0 }
         self.database = database.removingPercentEncoding ?? database
         self.sslMode = .prefer
         self.maximumConnections = 10
@@ -80,7 +84,8 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
                 guard !value.isEmpty else { throw PostgresURLError("sslrootcert must name a PEM file") }
                 sslRootCertificate = value
             case "pool_max":
-                guard let n = Int(value), (2...200).contains(n) else { throw PostgresURLError("pool_max must be a number from 2 to 200, not '\(value)'") }
+                // One connection is held by LISTEN; ingest, leasing and reads need the others.
+                guard let n = Int(value), (3...200).contains(n) else { throw PostgresURLError("pool_max must be a number from 3 to 200, not '\(value)'") }
                 maximumConnections = n
             case "connect_timeout":
                 guard let n = Int(value), (1...600).contains(n) else { throw PostgresURLError("connect_timeout must be seconds from 1 to 600, not '\(value)'") }

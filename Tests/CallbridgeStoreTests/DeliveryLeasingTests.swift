@@ -119,4 +119,23 @@ import Testing
             #expect(try await log.leaseDue(owner: "a", now: now, leaseDuration: lease30s, capacity: ["orders": 5]).count == 1)
         }
     }
+
+    @Test(arguments: LogBackend.available) func aStaleLeaseOfTheSameOwnerCannotResolveItsNewLease(_ backend: LogBackend) async throws {
+        try await backend.withLog { (log: any EventLog) async throws in
+            let record = Fixtures.record(endpoints: ["orders"])
+            _ = try await log.append(record)
+            let now = AppendBatchWriter.currentTimestamp()
+            // The owner's first attempt outlives its lease; the same owner leases the delivery again.
+            let old = try #require(try await log.leaseDue(owner: "a", now: now, leaseDuration: lease30s, capacity: ["orders": 1]).first)
+            let later = now.adding(milliseconds: 30_001)
+            let new = try #require(try await log.leaseDue(owner: "a", now: later, leaseDuration: lease30s, capacity: ["orders": 1]).first)
+            #expect(new.id == old.id)
+            // The late completion of the old attempt is recorded but resolves nothing.
+            #expect(try await !log.complete(old, attempt: attempt(1, status: 500, at: now), resolution: .retry(at: later), now: later))
+            #expect(try await log.deliveries(forEvent: record.event.id).first?.state == .inFlight)
+            #expect(try await log.complete(new, attempt: attempt(2, status: 200, at: later), resolution: .succeeded, now: later))
+            #expect(try await log.deliveries(forEvent: record.event.id).first?.state == .succeeded)
+            #expect(try await log.attempts(forDelivery: old.id).count == 2)
+        }
+    }
 }

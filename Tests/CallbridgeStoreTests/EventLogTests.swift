@@ -80,6 +80,20 @@ struct EventLogTests {
         }
     }
 
+    @Test(arguments: LogBackend.available) func aNULInExtractedFieldsIsStoredAndDedupStillHolds(_ backend: LogBackend) async throws {
+        try await backend.withLog { (log: any EventLog) async throws in
+            // A percent-decoded `%00` reaches order ids and dedup keys.
+            var first = Fixtures.record(dedupKey: "key\u{0}1", endpoints: ["orders"])
+            first.event.data.orderID = "ord\u{0}1"
+            let second = Fixtures.record(dedupKey: "key\u{0}1", millis: Fixtures.baseMillis + 1)
+            let batch = try await GroupCommitProbe.writeBatch(log, [first, second, Fixtures.record(dedupKey: "plain")])
+            #expect(try batch.map { try $0.get() }.prefix(2) == [.stored(first.event.id), .duplicate(of: first.event.id)])
+            // The envelope keeps the exact value.
+            #expect(try await log.event(id: first.event.id)?.event.data.orderID == "ord\u{0}1")
+            #expect(try await log.append(Fixtures.record(dedupKey: "key\u{0}1", millis: Fixtures.baseMillis + 2)) == .duplicate(of: first.event.id))
+        }
+    }
+
     // MARK: - Dedup
 
     @Test(arguments: LogBackend.available) func sameProviderAndDedupKeyStoresOneEventAndReportsTheFirstID(_ backend: LogBackend) async throws {

@@ -195,6 +195,11 @@ struct PostgresTLSTests {
         #expect(url.description == "postgres://app:***@db.internal:6543/callbridge?sslmode=verify-full")
     }
 
+    @Test func percentEncodingIsDecodedOnce() throws {
+        let url = try PostgresURL(parsing: "postgres://app:a%2541b@db/c")
+        #expect(url.password == "a%41b")
+    }
+
     @Test func defaultsFollowLibpq() throws {
         let url = try PostgresURL(parsing: "postgres://app@localhost/db")
         #expect(url.port == 5432)
