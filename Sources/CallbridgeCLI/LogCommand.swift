@@ -1,4 +1,5 @@
 import ArgumentParser
+import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeStore
 import CallbridgeStorePostgres
@@ -25,15 +26,18 @@ struct LogCommand: AsyncParsableCommand {
                 this same log: rows copied already are skipped, so an interrupted copy is simply run again. At the \
                 end the row counts of both logs are compared. Then set storage.postgres in callbridge.yaml.
 
+                A URL with a password is best passed as a reference, in single quotes so that the shell leaves it \
+                alone: --to 'postgres:${CALLBRIDGE_DATABASE_URL}' or --to postgres:file:/run/secrets/database-url. \
+                Then the password is in neither the process list nor the shell history.
+
                 Example:
-                  callbridge log copy --from sqlite:./data/callbridge.sqlite \\
-                    --to postgres:postgres://callbridge:secret@db.internal:5432/callbridge
+                  callbridge log copy --from sqlite:./data/callbridge.sqlite --to 'postgres:${CALLBRIDGE_DATABASE_URL}'
                 """
         )
 
         @Option(help: ArgumentHelp("The SQLite log to read, opened read-only.", valueName: "sqlite:PATH")) var from: String
-        @Option(help: ArgumentHelp("The PostgreSQL log to write (the postgres: prefix may be left out).",
-                                   valueName: "postgres:postgres://USER:PASSWORD@HOST:PORT/DATABASE")) var to: String
+        @Option(help: ArgumentHelp("The PostgreSQL log to write: a URL, or ${ENV_VAR} / file:PATH holding one (the postgres: prefix may be left out).",
+                                   valueName: "postgres:postgres://USER@HOST:PORT/DATABASE")) var to: String
         @Option(help: "Events per transaction.") var batchSize: Int = 500
 
         func validate() throws {
@@ -52,10 +56,17 @@ struct LogCommand: AsyncParsableCommand {
             return path
         }
 
-        /// The URL of `postgres:postgres://…`, or of a bare `postgres://…` / `postgresql://…`.
+        /// The URL of `postgres:postgres://…`, of a bare `postgres://…` / `postgresql://…`, or of a
+        /// `${ENV_VAR}` / `file:PATH` reference to one (after the optional `postgres:` prefix).
         static func postgresURL(_ text: String) throws -> PostgresURL {
             var url = text
             if url.hasPrefix("postgres:"), !url.hasPrefix("postgres://") { url.removeFirst("postgres:".count) }
+            if let reference = SecretReference(url) {
+                guard let value = SecretSource(environment: ProcessEnvironment.variables).resolve(reference) else {
+                    throw ValidationError("--to: \(reference) is not set (or the file is empty)")
+                }
+                url = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
             guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
                 throw ValidationError("--to must be a PostgreSQL log, postgres:postgres://user:password@host:port/database")
             }

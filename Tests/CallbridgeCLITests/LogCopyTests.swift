@@ -62,8 +62,12 @@ import Testing
             throw error
         }
 
-        // Now the target holds an event the source lacks: refused.
-        let third = try runCallbridge(["log", "copy", "--from", "sqlite:src.sqlite", "--to", "postgres:" + databaseURL], directory: dir)
+        // Now the target holds an event the source lacks: refused. (The URL as a
+        // ${ENV} reference, the form that keeps a password out of the process list.)
+        var environment = providerSecrets
+        environment["CB_TARGET_DATABASE_URL"] = databaseURL
+        let third = try runCallbridge(["log", "copy", "--from", "sqlite:src.sqlite", "--to", "postgres:${CB_TARGET_DATABASE_URL}"],
+                                      environment: environment, directory: dir)
         #expect(third.status != 0)
         #expect(third.output.contains("is not empty"), "\(third.output)")
         await TestPostgres.dropDatabase(url: databaseURL)
@@ -159,6 +163,10 @@ import Testing
         let notPostgres = try runCallbridge(["log", "copy", "--from", "sqlite:a.sqlite", "--to", "sqlite:b.sqlite"], directory: dir)
         #expect(notPostgres.status != 0)
         #expect(notPostgres.output.contains("--to must be a PostgreSQL log"), "\(notPostgres.output)")
+
+        let unset = try runCallbridge(["log", "copy", "--from", "sqlite:a.sqlite", "--to", "postgres:${CB_UNSET_DATABASE_URL}"], directory: dir)
+        #expect(unset.status != 0)
+        #expect(unset.output.contains("${CB_UNSET_DATABASE_URL} is not set"), "\(unset.output)")
 
         let badURL = try runCallbridge(["log", "copy", "--from", "sqlite:a.sqlite", "--to", "postgres:postgres://127.0.0.1/db"], directory: dir)
         #expect(badURL.status != 0)
