@@ -93,32 +93,42 @@ struct MultiProcessPostgresTests {
         }
     }
 
-    @Test func everyAckedEventIsDeliveredWhenOneOfTwoProcessesIsKilledMidDelivery() async throws {
+    /// Starts `callbridge serve` A and B on `database`, each in a folder of its
+    /// own with the same config; both are killed (if still running) and their
+    /// folders removed when `body` returns or throws.
+    func withTwoServers<T>(database: String, sinkPort: Int?, _ body: (ServeProcess, ServeProcess, _ environment: [String: String], _ dirB: String) async throws -> T) async throws -> T {
         let dirA = try makeTempDirectory()
         let dirB = try makeTempDirectory()
         defer {
             try? FileManager.default.removeItem(atPath: dirA)
             try? FileManager.default.removeItem(atPath: dirB)
         }
+        let config = Self.config(sinkPort: sinkPort)
+        try config.write(toFile: dirA + "/callbridge.yaml", atomically: true, encoding: .utf8)
+        try config.write(toFile: dirB + "/callbridge.yaml", atomically: true, encoding: .utf8)
+        let environment = Self.environment(database: database)
+        // Started back to back: on an empty database both race for the migration lock.
+        let a = try ServeProcess(config: "callbridge.yaml", directory: dirA, environment: environment)
+        let b = try ServeProcess(config: "callbridge.yaml", directory: dirB, environment: environment)
+        defer {
+            for serve in [a, b] where serve.process.isRunning {
+                kill(serve.process.processIdentifier, SIGKILL)
+                serve.process.waitUntilExit()
+            }
+        }
+        try await a.waitUntilListening()
+        try await b.waitUntilListening()
+        return try await body(a, b, environment, dirB)
+    }
+
+    @Test func everyAckedEventIsDeliveredWhenOneOfTwoProcessesIsKilledMidDelivery() async throws {
         try await withDatabase { database in
             // Answers 200 after ~80 ms, so each process has deliveries in flight most of the time.
             let sink = RecordingSink(defaultResponse: .hang(.milliseconds(80)))
             try await sink.run { sinkPort in
-                let config = Self.config(sinkPort: sinkPort)
-                try config.write(toFile: dirA + "/callbridge.yaml", atomically: true, encoding: .utf8)
-                try config.write(toFile: dirB + "/callbridge.yaml", atomically: true, encoding: .utf8)
-                let environment = Self.environment(database: database)
-                let a = try ServeProcess(config: "callbridge.yaml", directory: dirA, environment: environment)
-                let b = try ServeProcess(config: "callbridge.yaml", directory: dirB, environment: environment)
-                defer {
-                    for serve in [a, b] where serve.process.isRunning {
-                        kill(serve.process.processIdentifier, SIGKILL)
-                        serve.process.waitUntilExit()
-                    }
+                try await withTwoServers(database: database, sinkPort: sinkPort) { a, b, _, _ in
+                    try await run(sink: sink, a: a, b: b, database: database)
                 }
-                try await a.waitUntilListening()
-                try await b.waitUntilListening()
-                try await run(sink: sink, a: a, b: b, database: database)
             }
         }
     }
@@ -242,49 +252,29 @@ struct MultiProcessPostgresTests {
     }
 
     @Test func twoProcessesStartingTogetherOnAnEmptyDatabaseMigrateOnceAndShareTheLog() async throws {
-        let dirA = try makeTempDirectory()
-        let dirB = try makeTempDirectory()
-        defer {
-            try? FileManager.default.removeItem(atPath: dirA)
-            try? FileManager.default.removeItem(atPath: dirB)
-        }
         try await withDatabase { database in
-            let config = Self.config(sinkPort: nil)
-            try config.write(toFile: dirA + "/callbridge.yaml", atomically: true, encoding: .utf8)
-            try config.write(toFile: dirB + "/callbridge.yaml", atomically: true, encoding: .utf8)
-            let environment = Self.environment(database: database)
-            // Started back to back: both race for the migration lock on an empty database.
-            let a = try ServeProcess(config: "callbridge.yaml", directory: dirA, environment: environment)
-            let b = try ServeProcess(config: "callbridge.yaml", directory: dirB, environment: environment)
-            defer {
-                for serve in [a, b] where serve.process.isRunning {
-                    kill(serve.process.processIdentifier, SIGKILL)
-                    serve.process.waitUntilExit()
+            try await withTwoServers(database: database, sinkPort: nil) { a, b, environment, dirB in
+                // Every migration ran once (one, v1, in this build).
+                #expect(try await TestPostgres.query(url: database, "SELECT count(*)::text FROM callbridge_migrations") == ["1"])
+                let migrated = [a, b].filter { $0.output.contains("migrated the PostgreSQL log") }.count
+                #expect(migrated == 1, "\(migrated) processes said they migrated\nA:\n\(a.output.suffix(2000))\nB:\n\(b.output.suffix(2000))")
+
+                // An event acked by A is listed through B's config.
+                let id = try await TestClient.withClient(host: "127.0.0.1", port: a.port) { client in
+                    try await Self.post(client, id: "evt_mp_start_1", order: 1)
                 }
-            }
-            try await a.waitUntilListening()
-            try await b.waitUntilListening()
+                let eventID = try #require(id)
+                let list = try runCallbridge(["events", "list", "--json", "--config", "callbridge.yaml"], environment: environment, directory: dirB)
+                #expect(list.status == 0, "\(list.output.prefix(1000))")
+                guard case .array(let stored)? = try? JSONParser().parse(list.output.trimmingSpaces()) else {
+                    Issue.record("events list did not print a JSON array: \(list.output.prefix(500))")
+                    return
+                }
+                #expect(stored.compactMap { $0["id"]?.stringValue } == [eventID])
 
-            // Every migration ran once (one, v1, in this build).
-            #expect(try await TestPostgres.query(url: database, "SELECT count(*)::text FROM callbridge_migrations") == ["1"])
-            let migrated = [a, b].filter { $0.output.contains("migrated the PostgreSQL log") }.count
-            #expect(migrated == 1, "\(migrated) processes said they migrated\nA:\n\(a.output.suffix(2000))\nB:\n\(b.output.suffix(2000))")
-
-            // An event acked by A is listed through B's config.
-            let id = try await TestClient.withClient(host: "127.0.0.1", port: a.port) { client in
-                try await Self.post(client, id: "evt_mp_start_1", order: 1)
+                #expect(try await a.terminate() == 0, "A:\n\(a.output.suffix(2000))")
+                #expect(try await b.terminate() == 0, "B:\n\(b.output.suffix(2000))")
             }
-            let eventID = try #require(id)
-            let list = try runCallbridge(["events", "list", "--json", "--config", "callbridge.yaml"], environment: environment, directory: dirB)
-            #expect(list.status == 0, "\(list.output.prefix(1000))")
-            guard case .array(let stored)? = try? JSONParser().parse(list.output.trimmingSpaces()) else {
-                Issue.record("events list did not print a JSON array: \(list.output.prefix(500))")
-                return
-            }
-            #expect(stored.compactMap { $0["id"]?.stringValue } == [eventID])
-
-            #expect(try await a.terminate() == 0, "A:\n\(a.output.suffix(2000))")
-            #expect(try await b.terminate() == 0, "B:\n\(b.output.suffix(2000))")
         }
     }
 }
