@@ -56,7 +56,7 @@ extension SQLiteEventLog {
             arguments.append(type.rawValue)
         }
         if let state = selection.state {
-            var delivery = "d.event_id = e.id AND d.superseded_by IS NULL AND " + Self.replayStateCondition(state)
+            var delivery = EventLogSQL.replayDeliveryCondition(state)
             if let endpoint = selection.endpoint {
                 delivery += " AND d.endpoint = ?"
                 arguments.append(endpoint)
@@ -64,15 +64,6 @@ extension SQLiteEventLog {
             conditions.append("EXISTS (SELECT 1 FROM deliveries d WHERE \(delivery))")
         }
         return (conditions, arguments)
-    }
-
-    /// SQL for "a delivery in this replay state" over alias `d`.
-    static func replayStateCondition(_ state: ReplayState) -> String {
-        switch state {
-        case .dead: return "d.state = 'dead'"
-        case .succeeded: return "d.state = 'succeeded'"
-        case .failed: return "d.state = 'pending' AND d.attempt_count > 0"
-        }
     }
 
     /// Whether `delivery` is in replay state `state` (the same rule as the SQL).

@@ -2,12 +2,7 @@ import CallbridgeModel
 import GRDB
 
 extension SQLiteEventLog {
-    /// Events received before `?` with nothing left to deliver.
-    static let prunableCondition = """
-        e.received_at_ms < ? AND NOT EXISTS (
-            SELECT 1 FROM deliveries d WHERE d.event_id = e.id
-              AND (d.state IN ('pending', 'in_flight') OR (d.state = 'dead' AND d.superseded_by IS NULL)))
-        """
+    static let prunableCondition = EventLogSQL.prunableCondition(cutoff: "?")
 
     public func prunableCount(before cutoff: Timestamp) async throws -> Int {
         try await dbPool.read { db in

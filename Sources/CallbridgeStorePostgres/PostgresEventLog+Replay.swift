@@ -35,20 +35,11 @@ extension PostgresEventLog {
         if let provider = selection.provider { conditions.add("e.provider = ", provider) }
         if let type = selection.type { conditions.add("e.type = ", type.rawValue) }
         if let state = selection.state {
-            var delivery = "d.event_id = e.id AND d.superseded_by IS NULL AND " + Self.replayStateCondition(state)
+            var delivery = EventLogSQL.replayDeliveryCondition(state)
             if let endpoint = selection.endpoint { delivery += " AND d.endpoint = " + conditions.bind(endpoint) }
             conditions.add(raw: "EXISTS (SELECT 1 FROM deliveries d WHERE \(delivery))")
         }
         return conditions
-    }
-
-    /// SQL for "a delivery in this replay state" over alias `d` (the rule of `SQLiteEventLog.matches`).
-    static func replayStateCondition(_ state: ReplayState) -> String {
-        switch state {
-        case .dead: return "d.state = 'dead'"
-        case .succeeded: return "d.state = 'succeeded'"
-        case .failed: return "d.state = 'pending' AND d.attempt_count > 0"
-        }
     }
 
     @discardableResult

@@ -4,11 +4,7 @@ import PostgresNIO
 
 extension PostgresEventLog {
     /// Events received before `$1` with nothing left to deliver (the rule of `RetentionLog`).
-    static let prunableCondition = """
-        e.received_at_ms < $1 AND NOT EXISTS (
-            SELECT 1 FROM deliveries d WHERE d.event_id = e.id
-              AND (d.state IN ('pending', 'in_flight') OR (d.state = 'dead' AND d.superseded_by IS NULL)))
-        """
+    static let prunableCondition = EventLogSQL.prunableCondition(cutoff: "$1")
 
     public func prunableCount(before cutoff: Timestamp) async throws -> Int {
         var binds = PostgresBindings()
