@@ -10,9 +10,8 @@ extension PostgresEventLog {
         let wanted = capacity.filter { $0.value > 0 }
         guard !wanted.isEmpty else { return [] }
         return try await database("lease deliveries") {
-            let disabled = Set(try await client.rows("SELECT name FROM endpoint_states WHERE disabled", logger: logger) { try $0.decode(String.self) })
             var leased: [LeasedDelivery] = []
-            for (endpoint, limit) in wanted.sorted(by: { $0.key < $1.key }) where !disabled.contains(endpoint) {
+            for (endpoint, limit) in wanted.sorted(by: { $0.key < $1.key }) {
                 let statement = LeaseDue(endpoint: endpoint, now: now.millisecondsSinceEpoch, limit: Int64(limit), owner: owner,
                                          expiresAt: now.millisecondsSinceEpoch + leaseDuration.milliseconds)
                 var batch: [LeasedDelivery] = []
@@ -148,16 +147,19 @@ extension PostgresEventLog {
 /// Leases up to `limit` due deliveries of one endpoint in one statement:
 /// expired leases first (the oldest work), then pending deliveries in due
 /// order. `SKIP LOCKED` lets processes leasing at once pass each other's rows.
+/// A disabled endpoint leases nothing, checked in the same statement.
 struct LeaseDue: PostgresPreparedStatement {
     static let sql = """
-        WITH expired AS (
+        WITH disabled AS (
+            SELECT 1 FROM endpoint_states WHERE name = $1 AND disabled
+        ), expired AS (
             SELECT id FROM deliveries
-            WHERE endpoint = $1 AND state = 'in_flight' AND lease_expires_at_ms <= $2
+            WHERE endpoint = $1 AND state = 'in_flight' AND lease_expires_at_ms <= $2 AND NOT EXISTS (SELECT 1 FROM disabled)
             ORDER BY lease_expires_at_ms LIMIT $3
             FOR UPDATE SKIP LOCKED
         ), fresh AS (
             SELECT id FROM deliveries
-            WHERE endpoint = $1 AND state = 'pending' AND next_attempt_at_ms <= $2
+            WHERE endpoint = $1 AND state = 'pending' AND next_attempt_at_ms <= $2 AND NOT EXISTS (SELECT 1 FROM disabled)
             ORDER BY next_attempt_at_ms, id LIMIT $3
             FOR UPDATE SKIP LOCKED
         ), picked AS (

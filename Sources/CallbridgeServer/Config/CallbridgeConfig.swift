@@ -129,20 +129,15 @@ public struct CallbridgeConfig: Sendable {
     /// written in the config).
     static func parsePostgresURL(_ node: ConfigNode, secrets: SecretSource) throws(ConfigError) -> PostgresURL {
         let text = try node.string()
-        let value: String
-        if let reference = SecretReference(text) {
-            guard let resolved = secrets.resolve(reference) else { throw node.error("\(reference) is not set (or the file is empty)") }
-            value = resolved.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else {
-            value = text
-        }
+        let isReference = SecretReference(text) != nil
+        let value = isReference ? (try resolveSecret(node, secrets: secrets, required: true) ?? "").trimmingCharacters(in: .whitespacesAndNewlines) : text
         let url: PostgresURL
         do {
             url = try PostgresURL(parsing: value)
         } catch {
             throw node.error("\(error)")
         }
-        if url.password != nil, SecretReference(text) == nil {
+        if url.password != nil, !isReference {
             throw node.error("this URL holds a password: reference it as ${ENV_VAR} or file:PATH instead of writing it in the config")
         }
         return url
