@@ -1,3 +1,4 @@
+import CallbridgeModel
 import ArgumentParser
 import CallbridgeServer
 import CallbridgeStore

@@ -69,8 +69,8 @@ struct ReplayCommand: AsyncParsableCommand {
                 guard showProgress, progress.total > 0 else { return }
                 let elapsed = max(0.001, Double(SystemClock.now().millisecondsSinceEpoch - started.millisecondsSinceEpoch) / 1000)
                 let rate = Double(progress.events) / elapsed
-                let eta = rate > 0 ? Int(Double(progress.total - progress.events) / rate) : 0
-                let line = "\r\(progress.events)/\(progress.total) events, \(progress.deliveries) deliveries, \(Int(rate))/s, ETA \(eta)s   "
+                let eta = rate > 0 ? Int(saturating: Double(progress.total - progress.events) / rate) : 0
+                let line = "\r\(progress.events)/\(progress.total) events, \(progress.deliveries) deliveries, \(Int(saturating: rate))/s, ETA \(eta)s   "
                 ReplayCommand.writeToStandardError(line)
                 }
             }

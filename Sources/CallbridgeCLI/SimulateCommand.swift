@@ -138,9 +138,5 @@ struct SimulateCommand: AsyncParsableCommand {
         }
     }
 
-    static func now() -> Timestamp {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Timestamp(millisecondsSinceEpoch: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
-    }
+    static func now() -> Timestamp { SystemClock.now() }
 }

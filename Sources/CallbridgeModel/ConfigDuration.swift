@@ -1,17 +1,22 @@
 /// A length of time as written in configuration: `500ms`, `5s`, `5m`, `2h`,
 /// `1d`, or a sum such as `1h30m`. Bare numbers are refused so that a unit is
-/// never guessed.
+/// never guessed, and so is anything longer than `maximum`.
 ///
-/// Invariant: `milliseconds` is non-negative.
+/// Invariant: `milliseconds` lies in 0...`maximum.milliseconds` (100 years),
+/// so sums and doublings of durations (a lease is a timeout plus a margin, a
+/// `Retry-After` is honoured up to twice the scheduled delay) cannot overflow.
 public struct ConfigDuration: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let milliseconds: Int64
 
+    /// The longest duration anything accepts: 36,500 days.
+    public static let maximum = ConfigDuration(milliseconds: 36_500 * 86_400_000)
+
+    /// Clamps into 0...`maximum`.
     public init(milliseconds: Int64) {
-        precondition(milliseconds >= 0, "durations are non-negative")
-        self.milliseconds = milliseconds
+        self.milliseconds = milliseconds.clamped(to: 0...(36_500 * 86_400_000))
     }
 
-    public static func seconds(_ s: Int64) -> ConfigDuration { ConfigDuration(milliseconds: s * 1000) }
+    public static func seconds(_ s: Int64) -> ConfigDuration { ConfigDuration(milliseconds: s.saturatingMultiplied(by: 1000)) }
 
     public init?(parsing text: String) {
         let s = Array(text.trimmingSpaces().utf8)
@@ -46,6 +51,7 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, CustomStringConver
             guard !o, !o3 else { return nil }
             total = sum
         }
+        guard total <= ConfigDuration.maximum.milliseconds else { return nil }
         self.milliseconds = total
     }
 

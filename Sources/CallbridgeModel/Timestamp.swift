@@ -3,23 +3,55 @@
 ///
 /// Kept as an integer so that ordering, storage and rendering never depend on
 /// locale, calendar settings or floating point.
+///
+/// Invariant: the instant lies in `Timestamp.validRange`, years 0001 to 9999,
+/// the years RFC 3339 can write. So every timestamp renders with a 4-digit
+/// year and parses back to itself, and nothing stored can make the log
+/// unreadable. The plain initializers and `adding` clamp into the range (a
+/// clock, a delay); the `exactly` initializers refuse instead (a time a
+/// provider claims, which must not be silently changed).
 public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let millisecondsSinceEpoch: Int64
 
+    /// `0001-01-01T00:00:00Z` through `9999-12-31T23:59:59.999Z`, in milliseconds since the epoch.
+    public static let validRange: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+    public static let earliest = Timestamp(millisecondsSinceEpoch: validRange.lowerBound)
+    public static let latest = Timestamp(millisecondsSinceEpoch: validRange.upperBound)
+
+    /// Clamps into `validRange`.
     public init(millisecondsSinceEpoch: Int64) {
-        self.millisecondsSinceEpoch = millisecondsSinceEpoch
+        self.millisecondsSinceEpoch = millisecondsSinceEpoch.clamped(to: Timestamp.validRange)
     }
 
+    /// Clamps into `validRange`.
     public init(secondsSinceEpoch: Int64) {
-        self.millisecondsSinceEpoch = secondsSinceEpoch * 1000
+        self.init(millisecondsSinceEpoch: secondsSinceEpoch.saturatingMultiplied(by: 1000))
+    }
+
+    /// Nil when the instant is outside `validRange`.
+    public init?(exactlyMilliseconds milliseconds: Int64) {
+        guard Timestamp.validRange.contains(milliseconds) else { return nil }
+        self.millisecondsSinceEpoch = milliseconds
+    }
+
+    /// Nil when the instant is outside `validRange` (checked before any multiplication).
+    public init?(exactlySeconds seconds: Int64) {
+        guard let milliseconds = seconds.checkedMultiplied(by: 1000) else { return nil }
+        self.init(exactlyMilliseconds: milliseconds)
     }
 
     public var secondsSinceEpoch: Int64 { millisecondsSinceEpoch.floorDiv(1000) }
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.millisecondsSinceEpoch < b.millisecondsSinceEpoch }
 
+    /// Saturates: a delay too long for the calendar ends at `latest`.
     public func adding(milliseconds: Int64) -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + milliseconds)
+        Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch.saturatingAdding(milliseconds))
+    }
+
+    /// Milliseconds from `other` to `self` (negative when `other` is later); cannot overflow inside `validRange`.
+    public func milliseconds(since other: Timestamp) -> Int64 {
+        millisecondsSinceEpoch - other.millisecondsSinceEpoch
     }
 
     /// RFC 3339 in UTC.
@@ -39,6 +71,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses RFC 3339 / ISO 8601 date-times such as `2026-11-23T09:59:58Z`,
     /// `2026-11-23T09:59:58.123+05:30` or `2026-11-23 09:59:58` (taken as UTC).
+    /// Nil for anything else, and for instants outside `validRange`.
     public init?(rfc3339 text: String) {
         let b = Array(text.trimmingSpaces().utf8)
         func num(_ start: Int, _ count: Int) -> Int? {
@@ -88,7 +121,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         guard day <= monthLengths[month - 1], abs(offsetSeconds) <= 14 * 3600 else { return nil }
         let days = Timestamp.days(fromCivil: Int64(year), month, day)
         let secs = days * 86_400 + Int64(hour * 3600 + minute * 60 + min(second, 59)) - Int64(offsetSeconds)
-        self.millisecondsSinceEpoch = secs * 1000 + Int64(millis)
+        // Year 0000, or an offset that moves 0001-01-01 / 9999-12-31 across the range's edge.
+        self.init(exactlyMilliseconds: secs * 1000 + Int64(millis))
     }
 
     // Howard Hinnant's civil calendar algorithms (proleptic Gregorian).

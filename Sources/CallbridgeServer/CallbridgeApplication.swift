@@ -4,6 +4,7 @@ import CallbridgeStore
 import CallbridgeStorePostgres
 import CallbridgeTransport
 import Hummingbird
+import HummingbirdCore
 import Logging
 
 /// Assembles the Hummingbird application from validated parts: the loaded
@@ -20,16 +21,22 @@ public enum CallbridgeApplication {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let confirmer = transport.map {
-            ReturnConfirmer(transport: $0, log: log, endpoints: config.endpoints, logger: logger, deliveriesCommitted: deliveriesCommitted)
+            ReturnConfirmer(transport: $0, log: log, endpoints: config.endpoints, logger: logger, deliveriesCommitted: deliveriesCommitted,
+                            limiter: ConfirmationLimiter(limits: config.confirmationLimits), metrics: metrics.ingest)
         }
         let ingest = IngestService(handlers: handlers, log: log, endpoints: config.endpoints, maxBodyBytes: config.maxBodyBytes, clock: clock,
                                    deliveriesCommitted: deliveriesCommitted, confirmer: confirmer, metrics: metrics.ingest)
         return Application(
             responder: CallbridgeResponder(
                 ingest: ingest, metrics: metrics,
-                admin: AdminAPI(token: config.adminToken, log: log, endpoints: config.endpoints, handlers: handlers, clock: clock)
+                admin: AdminAPI(token: config.adminToken, log: log, endpoints: config.endpoints, handlers: handlers, clock: clock),
+                limits: config.connectionLimits
             ),
-            configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: "Callbridge"),
+            server: .guardedHTTP1(limits: config.connectionLimits),
+            configuration: .init(
+                address: .hostname(config.listen.host, port: config.listen.port), serverName: "Callbridge",
+                availableConnectionsDelegate: MaximumAvailableConnections(config.connectionLimits.maxConnections, logger: logger)
+            ),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.listen.port) },
             logger: logger
         )

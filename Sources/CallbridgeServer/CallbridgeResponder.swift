@@ -1,5 +1,7 @@
+import CallbridgeHandlers
 import CallbridgeModel
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -17,14 +19,21 @@ public struct CallbridgeResponder: HTTPResponder {
     public let ingest: IngestService
     public let metrics: CallbridgeMetrics
     public let admin: AdminAPI?
+    /// The request-target limits checked before any route (the rest are enforced per connection).
+    public let limits: ConnectionLimits
 
-    public init(ingest: IngestService, metrics: CallbridgeMetrics, admin: AdminAPI? = nil) {
+    public init(ingest: IngestService, metrics: CallbridgeMetrics, admin: AdminAPI? = nil, limits: ConnectionLimits = ConnectionLimits()) {
         self.ingest = ingest
         self.metrics = metrics
         self.admin = admin
+        self.limits = limits
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
+        if let refusal = CallbridgeResponder.checkTarget(request.uri, limits: limits) {
+            metrics.ingest.recordRequest(provider: IngestMetrics.unmatched, route: IngestMetrics.unmatched, status: refusal.status)
+            return JSONResponse.error(refusal)
+        }
         switch request.uri.path {
         case "/healthz":
             return JSONResponse.make(status: 200, .object([("status", .string("ok"))]))
@@ -38,6 +47,28 @@ public struct CallbridgeResponder: HTTPResponder {
         default:
             return await ingest.handle(request, context: context)
         }
+    }
+
+    /// 414 for a request target longer than `maxURIBytes`, 400 for more than
+    /// `maxQueryParameters` query parameters; nil when the target is within both.
+    static func checkTarget(_ uri: URI, limits: ConnectionLimits) -> IngestError? {
+        let target = uri.string.utf8
+        if target.count > limits.maxURIBytes {
+            return IngestError(status: 414, code: "uri_too_long", detail: "the request target exceeds \(limits.maxURIBytes) bytes")
+        }
+        if let query = uri.query {
+            var parameters = 0
+            var previous = UInt8(ascii: "&")
+            for byte in query.utf8 {
+                if byte != UInt8(ascii: "&"), previous == UInt8(ascii: "&") { parameters += 1 }
+                previous = byte
+            }
+            if parameters > limits.maxQueryParameters {
+                return IngestError(status: 400, code: "too_many_parameters",
+                                   detail: "the query holds \(parameters) parameters; at most \(limits.maxQueryParameters) are accepted")
+            }
+        }
+        return nil
     }
 
     /// Ready means: a write transaction can be started on the log, and at

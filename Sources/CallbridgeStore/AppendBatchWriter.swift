@@ -88,7 +88,7 @@ package struct AppendBatchWriter: Sendable {
 
     /// Wall-clock now, to the millisecond.
     package static func currentTimestamp() -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+        SystemClock.now()
     }
 }
 

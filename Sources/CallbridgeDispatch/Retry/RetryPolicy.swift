@@ -41,21 +41,31 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Milliseconds to wait before attempt `attemptNumber + 1`.
     func retryDelay(after result: AttemptResult, attemptNumber: Int, now: Timestamp, random: Double) -> Int64 {
         let scheduled = schedule[attemptNumber].milliseconds
-        var delay = Int64((Double(scheduled) * (1 - jitter + 2 * jitter * random)).rounded())
-        if case .response(_, let retryAfter?) = result, let asked = RetryPolicy.parseRetryAfter(retryAfter, now: now) {
-            delay = min(max(asked, scheduled), 2 * scheduled)
+        let factor = 1 - jitter + 2 * jitter * random.clamped01
+        var delay = Int64(saturating: (Double(scheduled) * factor).rounded())
+        let ceiling = scheduled.saturatingMultiplied(by: 2)
+        if case .response(_, let retryAfter?) = result, let asked = RetryPolicy.parseRetryAfter(retryAfter, now: now, limit: ceiling) {
+            delay = min(max(asked, scheduled), ceiling)
         }
         if result.asksToSlowDown { delay = max(delay, RetryPolicy.slowDownFloor.milliseconds) }
         return max(0, delay)
     }
 
-    /// `Retry-After` as milliseconds from `now`: delay-seconds or an HTTP-date
-    /// (`Sun, 06 Nov 1994 08:49:37 GMT`). Nil when unparseable.
-    public static func parseRetryAfter(_ value: String, now: Timestamp) -> Int64? {
+    /// `Retry-After` as milliseconds from `now`, at most `limit`: delay-seconds
+    /// (digits only; a number too large for any integer type asks for the
+    /// limit) or an HTTP-date (`Sun, 06 Nov 1994 08:49:37 GMT`; a date in the
+    /// past asks for 0). Nil when unparseable. The value comes from an
+    /// endpoint's response: it is clamped before any multiplication.
+    public static func parseRetryAfter(_ value: String, now: Timestamp, limit: Int64 = .max) -> Int64? {
+        let limit = max(0, limit)
         let text = value.trimmingSpaces()
-        if let seconds = Int64(text), seconds >= 0 { return seconds * 1000 }
+        if !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            guard let seconds = Int64(text), seconds <= limit / 1000 else { return limit }
+            return seconds * 1000
+        }
         let parts = text.split(separator: " ")
-        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let year = Int(parts[3]) else { return nil }
+        guard parts.count == 6, parts[5] == "GMT", parts[1].utf8.count <= 2, parts[3].utf8.count == 4,
+              let day = Int(parts[1]), let year = Int(parts[3]) else { return nil }
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         guard let monthIndex = months.firstIndex(of: String(parts[2])) else { return nil }
         func pad(_ n: Int, _ width: Int) -> String {
@@ -64,6 +74,11 @@ public struct RetryPolicy: Sendable, Hashable {
         }
         let iso = "\(pad(year, 4))-\(pad(monthIndex + 1, 2))-\(pad(day, 2))T\(parts[4])Z"
         guard let at = Timestamp(rfc3339: iso) else { return nil }
-        return max(0, at.millisecondsSinceEpoch - now.millisecondsSinceEpoch)
+        return min(max(0, at.milliseconds(since: now)), limit)
     }
+}
+
+private extension Double {
+    /// The random draw limited to [0, 1] (NaN counts as 0.5: no jitter either way).
+    var clamped01: Double { isNaN ? 0.5 : Swift.min(Swift.max(self, 0), 1) }
 }

@@ -127,7 +127,7 @@ public struct ConfigNode {
     public func duration() throws(ConfigError) -> ConfigDuration {
         let text = try string()
         guard let value = ConfigDuration(parsing: text) else {
-            throw error("'\(text)' is not a duration (write it like 500ms, 5s, 5m, 2h)")
+            throw error("'\(text)' is not a duration of at most \(ConfigDuration.maximum) (write it like 500ms, 5s, 5m, 2h)")
         }
         return value
     }

@@ -153,11 +153,15 @@ public struct Normalizer: Sendable {
         return parsed
     }
 
-    /// RFC 3339, or Unix seconds / milliseconds.
-    static func parseTime(_ text: String) -> Timestamp? {
+    /// RFC 3339, or Unix seconds / milliseconds (a magnitude above 10^11 is
+    /// milliseconds). Nil for anything else and for instants outside years
+    /// 0001–9999: the event then has no `occurred_at` (its raw request keeps
+    /// what the provider sent) rather than a time that was never claimed or
+    /// one that could not be read back.
+    package static func parseTime(_ text: String) -> Timestamp? {
         if let ts = Timestamp(rfc3339: text) { return ts }
         guard let n = Int64(text) else { return nil }
-        return n > 100_000_000_000 ? Timestamp(millisecondsSinceEpoch: n) : Timestamp(secondsSinceEpoch: n)
+        return n.magnitude > 100_000_000_000 ? Timestamp(exactlyMilliseconds: n) : Timestamp(exactlySeconds: n)
     }
 
     func maskedRaw(_ inbound: InboundRequest, route: Route, masker: CardDataMasker) -> RawRequest {

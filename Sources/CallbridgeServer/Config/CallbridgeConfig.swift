@@ -17,6 +17,10 @@ public struct CallbridgeConfig: Sendable {
     public var endpoints: [EndpointConfig]
     public var adminToken: String?
     public var maxBodyBytes: Int
+    /// Deadlines and sizes per client connection (`limits:`).
+    public var connectionLimits = ConnectionLimits()
+    /// Background confirmations that unsigned returns may start (`limits.confirmations_*`).
+    public var confirmationLimits = ConfirmationLimits()
     public var dispatch: DispatchSettings
     /// Events older than this many days, with nothing left to deliver, are deleted; nil keeps everything.
     public var retentionDays: Int?
@@ -184,8 +188,34 @@ public struct CallbridgeConfig: Sendable {
             }
         }
         if let limits = try root.optional("limits") {
-            try limits.rejectUnknownKeys(["max_body_bytes"])
+            try limits.rejectUnknownKeys([
+                "max_body_bytes", "max_connections", "header_timeout", "body_timeout", "idle_timeout", "max_header_bytes",
+                "max_headers", "max_uri_bytes", "max_query_parameters", "confirmations_in_flight", "confirmations_queued",
+            ])
             if let max = try limits.optional("max_body_bytes") { config.maxBodyBytes = try max.int(in: 1...(64 << 20)) }
+            func timeout(_ key: String) throws(ConfigError) -> ConfigDuration? {
+                guard let node = try limits.optional(key) else { return nil }
+                let value = try node.duration()
+                guard value.milliseconds >= 100, value <= .seconds(86_400) else { throw node.error("must be between 100ms and 1d") }
+                return value
+            }
+            var connection = config.connectionLimits
+            if let v = try timeout("header_timeout") { connection.headerTimeout = v }
+            if let v = try timeout("body_timeout") { connection.bodyTimeout = v }
+            if let v = try timeout("idle_timeout") { connection.idleTimeout = v }
+            if let v = try limits.optional("max_connections") { connection.maxConnections = try v.int(in: 1...1_000_000) }
+            if let v = try limits.optional("max_header_bytes") { connection.maxHeaderBytes = try v.int(in: 1024...(1 << 20)) }
+            if let v = try limits.optional("max_headers") { connection.maxHeaders = try v.int(in: 8...10_000) }
+            if let v = try limits.optional("max_uri_bytes") { connection.maxURIBytes = try v.int(in: 256...(1 << 20)) }
+            if let v = try limits.optional("max_query_parameters") { connection.maxQueryParameters = try v.int(in: 1...100_000) }
+            if connection.maxURIBytes > connection.maxHeaderBytes {
+                let node: ConfigNode
+                if let uri = try limits.optional("max_uri_bytes") { node = uri } else { node = try limits.required("max_header_bytes") }
+                throw node.error("max_uri_bytes (\(connection.maxURIBytes)) cannot exceed max_header_bytes (\(connection.maxHeaderBytes)): the request line is read under the header limit")
+            }
+            config.connectionLimits = connection
+            if let v = try limits.optional("confirmations_in_flight") { config.confirmationLimits.inFlight = try v.int(in: 1...1024) }
+            if let v = try limits.optional("confirmations_queued") { config.confirmationLimits.queued = try v.int(in: 0...100_000) }
         }
         if let retention = try root.optional("retention") {
             try retention.rejectUnknownKeys(["days"])

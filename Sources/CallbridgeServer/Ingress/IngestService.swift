@@ -77,16 +77,11 @@ public struct IngestService: Sendable {
 
         // Refuse oversized bodies before reading them when the length is declared,
         // and stop reading at the limit when it is not.
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
-            return JSONResponse.error(.bodyTooLarge(limit: maxBodyBytes))
-        }
         let body: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            return JSONResponse.error(.bodyTooLarge(limit: maxBodyBytes))
+            body = try await RequestBodyReader.collect(request, upTo: maxBodyBytes)
         } catch {
-            return JSONResponse.error(status: 400, code: "body_unreadable", detail: "the request body could not be read completely")
+            return JSONResponse.error(error)
         }
 
         let now = clock()
@@ -135,9 +130,10 @@ public struct IngestService: Sendable {
             logger.info(duplicate ? "duplicate ignored" : "event recorded",
                         metadata: ["event_id": "\(storedID)", "type": "\(event.type.rawValue)", "deliveries": "\(duplicate ? 0 : targets.count)"])
             if !duplicate, !event.data.verified, let spec = route.confirmation, let confirmer {
-                // After the commit, off the request: the browser does not wait.
+                // After the commit, off the request: the browser does not wait. Bounded: beyond the
+                // limiter's slots and queue the return stays an unverified hint.
                 let requestID = logger[metadataKey: "request_id"]?.description
-                Task { await confirmer.confirm(event, route: route, spec: spec, requestID: requestID) }
+                confirmer.schedule(event, route: route, spec: spec, requestID: requestID)
             }
             if route.channel == .redirect, let landing = route.landing {
                 return JSONResponse.seeOther(landing.render(orderID: event.data.orderID, outcome: event.type.outcome, eventID: storedID))
@@ -149,18 +145,3 @@ public struct IngestService: Sendable {
         }
     }
 }
-
-/// The wall clock, in milliseconds since the Unix epoch.
-public enum SystemClock {
-    public static let now: @Sendable () -> Timestamp = {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Timestamp(millisecondsSinceEpoch: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

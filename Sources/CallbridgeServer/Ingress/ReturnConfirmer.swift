@@ -16,14 +16,38 @@ public struct ReturnConfirmer: Sendable {
     public let endpoints: [EndpointConfig]
     public let logger: Logger
     public let deliveriesCommitted: @Sendable () -> Void
+    /// Bounds how many confirmations run and wait at once (unsigned returns are unauthenticated).
+    public let limiter: ConfirmationLimiter
+    public let metrics: IngestMetrics
 
     public init(transport: any Transport, log: any EventLog, endpoints: [EndpointConfig], logger: Logger,
-                deliveriesCommitted: @escaping @Sendable () -> Void = {}) {
+                deliveriesCommitted: @escaping @Sendable () -> Void = {},
+                limiter: ConfirmationLimiter = ConfirmationLimiter(limits: ConfirmationLimits()), metrics: IngestMetrics = IngestMetrics()) {
         self.transport = transport
         self.log = log
         self.endpoints = endpoints
         self.logger = logger
         self.deliveriesCommitted = deliveriesCommitted
+        self.limiter = limiter
+        self.metrics = metrics
+    }
+
+    /// Confirms in the background when the limiter admits it; otherwise the
+    /// return stays an unverified hint, counted as `dropped` and logged.
+    public func schedule(_ event: Event, route: Route, spec: ConfirmationSpec, requestID: String?) {
+        guard limiter.admit() else {
+            metrics.recordConfirmation(provider: route.provider, outcome: "dropped")
+            var metadata: Logger.Metadata = ["event_id": "\(event.id)", "route": "\(route.qualifiedName)"]
+            if let requestID { metadata["request_id"] = "\(requestID)" }
+            logger.warning("too many confirmations pending; the return stays unverified", metadata: metadata)
+            return
+        }
+        Task {
+            await limiter.run {
+                let outcome = await confirm(event, route: route, spec: spec, requestID: requestID)
+                metrics.recordConfirmation(provider: route.provider, outcome: outcome.label)
+            }
+        }
     }
 
     /// What happened to one confirmation, for logs and tests.
@@ -31,6 +55,15 @@ public struct ReturnConfirmer: Sendable {
         case confirmed(newDeliveries: Int)
         case mismatch(String)
         case failed(String)
+
+        /// The `outcome` label of `callbridge_confirmations_total`.
+        public var label: String {
+            switch self {
+            case .confirmed: return "confirmed"
+            case .mismatch: return "mismatch"
+            case .failed: return "failed"
+            }
+        }
     }
 
     /// - Parameter requestID: the ingest request's id, carried into these log lines as `request_id`.
