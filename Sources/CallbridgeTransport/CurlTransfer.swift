@@ -154,23 +154,7 @@ final class CurlTransfer {
     /// (after `100 Continue` or a proxy's `CONNECT` answer), so it clears the
     /// headers collected so far.
     private func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-        var line = bytes[...]
-        while let last = line.last, last == UInt8(ascii: "\r") || last == UInt8(ascii: "\n") {
-            line = line.dropLast()
-        }
-        if line.starts(with: "HTTP/".utf8) {
-            responseHeaders.removeAll(keepingCapacity: true)
-            return
-        }
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon != line.startIndex,
-              responseHeaders.count < Self.maxResponseHeaderCount
-        else { return }
-        let isBlank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-        var value = line[line.index(after: colon)...]
-        while let first = value.first, isBlank(first) { value = value.dropFirst() }
-        while let last = value.last, isBlank(last) { value = value.dropLast() }
-        let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
-        responseHeaders.append((name, String(decoding: value, as: UTF8.self)))
+        ResponseHeaderLines.apply(bytes, to: &responseHeaders, limit: Self.maxResponseHeaderCount)
     }
 
     static let writeCallback: curl_write_callback = { data, size, count, userData in
