@@ -13,8 +13,11 @@ import NIOCore
 /// `admin-openapi.yaml`, served at `/admin/v1/openapi.yaml`.
 ///
 /// Invariants: every route is listed in `AdminAPI.routes`, which drives both
-/// dispatch and the OpenAPI consistency test; a wrong or missing token gets
-/// 401 with no detail; without `admin.token` the API answers 503.
+/// dispatch and the OpenAPI consistency test (paths, methods, query
+/// parameters and body fields); every input is read strictly
+/// (`AdminRequest.swift`): a wrong type, an empty value or an unknown name is
+/// a 400 naming it, never read as absent; a wrong or missing token gets 401
+/// with no detail; without `admin.token` the API answers 503.
 public struct AdminAPI: Sendable {
     public let token: String?
     public let log: any EventLog
@@ -32,21 +35,43 @@ public struct AdminAPI: Sendable {
 
     public static let prefix = "/admin/v1"
 
-    /// Every admin route: method and path (OpenAPI style `{name}` parameters).
-    public static let routes: [(method: String, path: String)] = [
-        ("GET", "/admin/v1/events"),
-        ("GET", "/admin/v1/events/{id}"),
-        ("GET", "/admin/v1/events/{id}/deliveries"),
-        ("POST", "/admin/v1/events/{id}/replay"),
-        ("POST", "/admin/v1/replay"),
-        ("GET", "/admin/v1/endpoints"),
-        ("POST", "/admin/v1/endpoints/{name}/enable"),
-        ("POST", "/admin/v1/endpoints/{name}/disable"),
-        ("GET", "/admin/v1/openapi.yaml"),
+    /// One admin route: method, path (OpenAPI style `{name}` parameters), the
+    /// query parameters it reads and the fields of the JSON object body it
+    /// reads (nil: it reads no body). Anything else is refused with a 400, and
+    /// the OpenAPI document lists exactly these (the consistency test checks).
+    public struct Route: Sendable {
+        public let method: String
+        public let path: String
+        public let query: [String]
+        public let body: [String]?
+        public let bodyRequired: Bool
+
+        init(_ method: String, _ path: String, query: [String] = [], body: [String]? = nil, bodyRequired: Bool = false) {
+            self.method = method
+            self.path = path
+            self.query = query
+            self.body = body
+            self.bodyRequired = bodyRequired
+        }
+    }
+
+    static let selectionFields = ["event_ids", "since", "until", "provider", "type", "endpoint", "state"]
+
+    /// Every admin route.
+    public static let routes: [Route] = [
+        Route("GET", "/admin/v1/events", query: ["provider", "type", "limit", "cursor"]),
+        Route("GET", "/admin/v1/events/{id}"),
+        Route("GET", "/admin/v1/events/{id}/deliveries"),
+        Route("POST", "/admin/v1/events/{id}/replay", body: ["endpoint", "renormalize", "dry_run"]),
+        Route("POST", "/admin/v1/replay", body: selectionFields + ["renormalize", "dry_run"], bodyRequired: true),
+        Route("GET", "/admin/v1/endpoints"),
+        Route("POST", "/admin/v1/endpoints/{name}/enable", body: []),
+        Route("POST", "/admin/v1/endpoints/{name}/disable", body: ["reason"]),
+        Route("GET", "/admin/v1/openapi.yaml"),
     ]
 
     /// `routes` with their path patterns parsed once, for matching requests.
-    static let matchers: [(method: String, path: String, pattern: RoutePattern)] = routes.map { ($0.method, $0.path, RoutePattern($0.path)) }
+    static let matchers: [(route: Route, pattern: AdminPathPattern)] = routes.map { ($0, AdminPathPattern($0.path)) }
 
     /// The OpenAPI document, loaded once from the module's resources.
     public static let openAPIDocument: String? = {
@@ -64,14 +89,14 @@ public struct AdminAPI: Sendable {
         }
         let path = request.uri.path
         var allowed: [String] = []
-        for route in AdminAPI.matchers {
-            guard let parameters = route.pattern.match(path) else { continue }
+        for (route, pattern) in AdminAPI.matchers {
+            guard let parameters = pattern.match(path) else { continue }
             guard route.method == request.method.rawValue else {
                 allowed.append(route.method)
                 continue
             }
             do {
-                return try await dispatch(route.path, request: request, parameters: parameters)
+                return try await dispatch(route, request: request, parameters: parameters)
             } catch let error as IngestError {
                 return JSONResponse.error(error)
             } catch {
@@ -81,54 +106,52 @@ public struct AdminAPI: Sendable {
         if !allowed.isEmpty {
             return JSONResponse.error(.methodNotAllowed(request.method.rawValue, allowed: allowed), headers: [.allow: allowed.joined(separator: ", ")])
         }
-        return JSONResponse.error(status: 404, code: "not_found", detail: "no admin route \(path)")
+        return JSONResponse.error(status: 404, code: "not_found", detail: "no admin route \(AdminText.printable(path))")
     }
 
-    func dispatch(_ route: String, request: Request, parameters: [String: String]) async throws -> Response {
-        let query = Dictionary(FormURLEncoding.parse(request.uri.query ?? "") ?? [], uniquingKeysWith: { first, _ in first })
-        switch route {
+    /// Reads every input of `route` (path, query, body: a 400 for the first
+    /// that is wrong) before acting on any of them.
+    func dispatch(_ route: Route, request: Request, parameters: AdminPathParameters) async throws -> Response {
+        let query = try AdminQuery(request.uri.query, allowed: route.query)
+        var body = AdminBody(members: [:])
+        if let fields = route.body { body = try await AdminBody.read(request, fields: fields, required: route.bodyRequired) }
+        switch route.path {
         case "/admin/v1/events": return try await listEvents(query)
-        case "/admin/v1/events/{id}": return try await getEvent(try eventID(parameters))
-        case "/admin/v1/events/{id}/deliveries": return try await deliveries(try eventID(parameters))
+        case "/admin/v1/events/{id}": return try await getEvent(try parameters.eventID("id"))
+        case "/admin/v1/events/{id}/deliveries": return try await deliveries(try parameters.eventID("id"))
         case "/admin/v1/events/{id}/replay":
-            let body = try await jsonBody(request)
-            var selection = ReplaySelection(eventIDs: [try eventID(parameters)])
-            selection.endpoint = body["endpoint"]?.stringValue
-            return try await replay(selection, renormalize: body["renormalize"] == .bool(true), dryRun: body["dry_run"] == .bool(true))
+            let id = try parameters.eventID("id")
+            var selection = ReplaySelection(eventIDs: [id])
+            selection.endpoint = try body.string("endpoint")
+            let renormalize = try body.bool("renormalize") ?? false
+            let dryRun = try body.bool("dry_run") ?? false
+            guard try await log.event(id: id) != nil else { throw notFound(id) }
+            return try await replay(selection, renormalize: renormalize, dryRun: dryRun)
         case "/admin/v1/replay":
-            let body = try await jsonBody(request)
-            return try await replay(try selection(from: body), renormalize: body["renormalize"] == .bool(true), dryRun: body["dry_run"] == .bool(true))
+            let selection = try selection(from: body)
+            return try await replay(selection, renormalize: try body.bool("renormalize") ?? false, dryRun: try body.bool("dry_run") ?? false)
         case "/admin/v1/endpoints": return try await listEndpoints()
-        case "/admin/v1/endpoints/{name}/enable": return try await setEndpoint(parameters["name"] ?? "", disabled: false, reason: nil)
+        case "/admin/v1/endpoints/{name}/enable": return try await setEndpoint(try parameters.string("name"), disabled: false, reason: nil)
         case "/admin/v1/endpoints/{name}/disable":
-            let body = try await jsonBody(request)
-            return try await setEndpoint(parameters["name"] ?? "", disabled: true, reason: body["reason"]?.stringValue ?? "disabled through the admin API")
+            let name = try parameters.string("name")
+            return try await setEndpoint(name, disabled: true, reason: try body.string("reason") ?? "disabled through the admin API")
         case "/admin/v1/openapi.yaml":
             guard let document = AdminAPI.openAPIDocument else {
                 return JSONResponse.error(status: 500, code: "internal_error", detail: "the OpenAPI document is missing from this build")
             }
             return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: document)))
         default:
-            return JSONResponse.error(status: 404, code: "not_found", detail: "no admin route \(route)")
+            return JSONResponse.error(status: 404, code: "not_found", detail: "no admin route \(route.path)")
         }
     }
 
     // MARK: - Handlers
 
-    func listEvents(_ query: [String: String]) async throws -> Response {
-        var filter = EventQuery(provider: query["provider"], limit: 50)
-        if let type = query["type"] {
-            guard let parsed = EventType(rawValue: type) else { throw badRequest("type '\(type)' is not an event type") }
-            filter.type = parsed
-        }
-        if let limit = query["limit"] {
-            guard let n = Int(limit), (1...500).contains(n) else { throw badRequest("limit must be between 1 and 500") }
-            filter.limit = n
-        }
-        if let cursor = query["cursor"] {
-            guard let id = EventID(cursor) else { throw badRequest("cursor must be an event id from next_cursor") }
-            filter.before = id
-        }
+    func listEvents(_ query: AdminQuery) async throws -> Response {
+        var filter = EventQuery(provider: query.string("provider"), limit: 50)
+        filter.type = try query.oneOf("type", EventType.self)
+        filter.limit = try query.integer("limit", in: 1...500) ?? 50
+        filter.before = try query.eventID("cursor", what: "an event id from next_cursor")
         let events = try await log.events(matching: filter)
         let next: JSONValue = events.count == filter.limit ? (events.last.map { .string($0.id.rawValue) } ?? .null) : .null
         return JSONResponse.make(status: 200, .object([("data", .array(events.map(\.envelope))), ("next_cursor", next)]))
@@ -191,36 +214,26 @@ public struct AdminAPI: Sendable {
                 ("skipped_endpoints", .array(result.unknownEndpoints.sorted().map(JSONValue.string))),
             ]))
         } catch let failure as ReplayService.Failure {
-            throw badRequest(failure.description)
+            switch failure {
+            case .unknownEndpoint: throw IngestError(status: 404, code: "not_found", detail: failure.description)
+            case .renormalizeWithoutHandlers: throw IngestError(status: 500, code: "internal_error", detail: failure.description)
+            }
         }
     }
 
-    func selection(from body: JSONValue) throws -> ReplaySelection {
+    /// The selection of `POST /admin/v1/replay`: at least one selector, each
+    /// of its own type.
+    func selection(from body: AdminBody) throws -> ReplaySelection {
         var selection = ReplaySelection()
-        if case .array(let ids)? = body["event_ids"] {
-            for id in ids {
-                guard let text = id.stringValue, let parsed = EventID(text) else { throw badRequest("event_ids must be event ids") }
-                selection.eventIDs.append(parsed)
-            }
-        }
-        for (key, keyPath) in [("since", \ReplaySelection.since), ("until", \ReplaySelection.until)] {
-            if let text = body[key]?.stringValue {
-                guard let time = Timestamp(rfc3339: text) else { throw badRequest("\(key) must be RFC 3339") }
-                selection[keyPath: keyPath] = time
-            }
-        }
-        selection.provider = body["provider"]?.stringValue
-        selection.endpoint = body["endpoint"]?.stringValue
-        if let type = body["type"]?.stringValue {
-            guard let parsed = EventType(rawValue: type) else { throw badRequest("type '\(type)' is not an event type") }
-            selection.type = parsed
-        }
-        if let state = body["state"]?.stringValue {
-            guard let parsed = ReplayState(rawValue: state) else { throw badRequest("state must be dead, failed or succeeded") }
-            selection.state = parsed
-        }
-        if selection == ReplaySelection() {
-            throw badRequest("choose what to replay: event_ids, since, until, provider, type, endpoint or state")
+        selection.eventIDs = try body.eventIDs("event_ids") ?? []
+        selection.since = try body.time("since")
+        selection.until = try body.time("until")
+        selection.provider = try body.string("provider")
+        selection.type = try body.oneOf("type", EventType.self)
+        selection.endpoint = try body.string("endpoint")
+        selection.state = try body.oneOf("state", ReplayState.self)
+        guard AdminAPI.selectionFields.contains(where: { body.members[$0] != nil }) else {
+            throw IngestError.invalidRequest("choose what to replay: \(AdminAPI.selectionFields.joined(separator: ", "))")
         }
         return selection
     }
@@ -247,34 +260,13 @@ public struct AdminAPI: Sendable {
 
     func setEndpoint(_ name: String, disabled: Bool, reason: String?) async throws -> Response {
         guard endpoints.contains(where: { $0.name == name }) else {
-            throw IngestError(status: 404, code: "not_found", detail: "no endpoint named '\(name)' is configured")
+            throw IngestError(status: 404, code: "not_found", detail: "no endpoint named '\(AdminText.printable(name))' is configured")
         }
         try await log.setEndpoint(name, disabled: disabled, reason: reason, now: clock())
         return JSONResponse.make(status: 200, .object([("name", .string(name)), ("state", .string(disabled ? "disabled" : "enabled"))]))
     }
 
     // MARK: - Helpers
-
-    func eventID(_ parameters: [String: String]) throws -> EventID {
-        guard let text = parameters["id"], let id = EventID(text) else { throw badRequest("the path must name an event id (evt_…)") }
-        return id
-    }
-
-    func jsonBody(_ request: Request) async throws -> JSONValue {
-        let buffer = try await request.body.collect(upTo: 1 << 20)
-        guard buffer.readableBytes > 0 else { return .object([]) }
-        do {
-            let value = try JSONParser().parse(Array(buffer: buffer))
-            guard case .object = value else { throw badRequest("the body must be a JSON object") }
-            return value
-        } catch let error as JSONParser.Failure {
-            throw IngestError.malformedBody("the body is not valid JSON: \(error)")
-        }
-    }
-
-    func badRequest(_ detail: String) -> IngestError {
-        IngestError(status: 400, code: "invalid_request", detail: detail)
-    }
 
     func notFound(_ id: EventID) -> IngestError {
         IngestError(status: 404, code: "not_found", detail: "no event \(id) in the log")
