@@ -97,18 +97,17 @@ import Yams
             #expect(rows.count == 1)
             #expect(rows.first?["endpoint"] == .string("orders"))
 
-            let replay = try await client.executeRequest(uri: "/admin/v1/events/\(id)/replay", method: .post, headers: admin, body: ByteBuffer(string: "{}"))
+            let replay = try await client.post("/admin/v1/events/\(id)/replay", json: "{}", headers: admin)
             #expect(replay.status == .accepted)
             #expect(try json(replay)["deliveries"] == .number("1"))
             #expect(try await log.deliveries(forEvent: id).count == 2)
 
-            let selection = try await client.executeRequest(uri: "/admin/v1/replay", method: .post, headers: admin,
-                                                            body: ByteBuffer(string: #"{"provider":"juspay","dry_run":true}"#))
+            let selection = try await client.post("/admin/v1/replay", json: #"{"provider":"juspay","dry_run":true}"#, headers: admin)
             #expect(selection.status == .ok)
             #expect(try json(selection)["events"] == .number("1"))
-            let empty = try await client.executeRequest(uri: "/admin/v1/replay", method: .post, headers: admin, body: ByteBuffer(string: "{}"))
+            let empty = try await client.post("/admin/v1/replay", json: "{}", headers: admin)
             #expect(empty.status == .badRequest)
-            let malformed = try await client.executeRequest(uri: "/admin/v1/replay", method: .post, headers: admin, body: ByteBuffer(string: "{"))
+            let malformed = try await client.post("/admin/v1/replay", json: "{", headers: admin)
             #expect(malformed.status == .badRequest)
             #expect(try await client.get("/admin/v1/events/evt_01JD2Q6N8S6M3W7X4Y5Z6A7B8C", headers: admin).status == .notFound)
             #expect(try await client.get("/admin/v1/events/nope", headers: admin).status == .badRequest)
@@ -119,8 +118,7 @@ import Yams
         let server = try server()
         defer { server.directory.cleanUp() }
         try await server.run { client, log in
-            let disable = try await client.executeRequest(uri: "/admin/v1/endpoints/orders/disable", method: .post, headers: admin,
-                                                          body: ByteBuffer(string: #"{"reason":"sink maintenance"}"#))
+            let disable = try await client.post("/admin/v1/endpoints/orders/disable", json: #"{"reason":"sink maintenance"}"#, headers: admin)
             #expect(disable.status == .ok)
             #expect(try await log.disabledEndpoints() == ["orders": "sink maintenance"])
             let list = try json(try await client.get("/admin/v1/endpoints", headers: admin))
@@ -151,5 +149,45 @@ import Yams
         }
         let registered = Set(AdminAPI.routes.map { "\($0.method) \($0.path)" })
         #expect(documented == registered, "only documented: \(documented.subtracting(registered)); only registered: \(registered.subtracting(documented))")
+
+        // What each route reads is what the document lists, and nothing else is allowed.
+        func resolve(_ node: Any?) -> [String: Any]? {
+            guard let object = node as? [String: Any] else { return nil }
+            guard let ref = object["$ref"] as? String else { return object }
+            var current: Any? = document
+            for key in ref.dropFirst(2).split(separator: "/") { current = (current as? [String: Any])?[String(key)] }
+            return resolve(current)
+        }
+        for route in AdminAPI.routes {
+            let label = "\(route.method) \(route.path)"
+            let operation = try #require(resolve(resolve(paths[route.path])?[route.method.lowercased()]), "\(label)")
+            let parameters = (operation["parameters"] as? [Any] ?? []).compactMap(resolve)
+            let query = parameters.filter { $0["in"] as? String == "query" }.compactMap { $0["name"] as? String }
+            #expect(Set(query) == Set(route.query), "\(label): documented query \(query), read \(route.query)")
+            let pathNames = parameters.filter { $0["in"] as? String == "path" }.compactMap { $0["name"] as? String }
+            #expect(Set(pathNames) == Set(route.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }), "\(label)")
+            let requestBody = resolve(operation["requestBody"])
+            if let fields = route.body {
+                let schema = try #require(resolve(resolve(resolve(requestBody?["content"])?["application/json"])?["schema"]), "\(label) reads a body")
+                #expect(schema["additionalProperties"] as? Bool == false, "\(label): the body schema must refuse unknown fields")
+                #expect(Set((schema["properties"] as? [String: Any] ?? [:]).keys) == Set(fields), "\(label): documented body fields differ from \(fields)")
+                #expect((requestBody?["required"] as? Bool ?? false) == route.bodyRequired, "\(label): requestBody.required")
+                let responses = try #require(operation["responses"] as? [String: Any])
+                #expect(responses["413"] != nil && responses["415"] != nil, "\(label): a body route answers 413 and 415")
+            } else {
+                #expect(requestBody == nil, "\(label) reads no body")
+            }
+            let responses = try #require(operation["responses"] as? [String: Any])
+            for status in ["400", "401", "500", "503"] {
+                #expect(responses[status] != nil, "\(label) does not document \(status)")
+            }
+        }
+
+        // The enums in the document are the server's.
+        let schemas = try #require(resolve(document["components"])?["schemas"] as? [String: Any])
+        #expect(resolve(schemas["EventType"])?["enum"] as? [String] == EventType.allCases.map(\.rawValue))
+        let replayBody = resolve(resolve(resolve(resolve(resolve(paths["/admin/v1/replay"])?["post"])?["requestBody"])?["content"])?["application/json"])?["schema"]
+        let state = resolve((resolve(replayBody)?["properties"] as? [String: Any])?["state"])
+        #expect(state?["enum"] as? [String] == ReplayState.allCases.map(\.rawValue))
     }
 }
