@@ -69,20 +69,6 @@ struct MultiProcessPostgresTests {
         return environment
     }
 
-    /// Posts one signed Juspay webhook; returns the acked event id, or nil (recorded as an issue) for any other answer.
-    static func post(_ client: TestClient, id: String, order: Int) async throws -> String? {
-        let body = #"{"id":"\#(id)","date_created":"2026-11-23T09:59:58Z","event_name":"ORDER_SUCCEEDED","content":{"order":{"order_id":"ord_\#(order)","status":"CHARGED","amount":10.00,"currency":"EUR"}}}"#
-        let response = try await client.post("/juspay/webhook", headers: [
-            .authorization: "Basic " + Data("merchant_hooks:s3cret-basic-pass".utf8).base64EncodedString(),
-            .contentType: "application/json",
-        ], body: ByteBuffer(string: body))
-        guard response.status == .ok, let eventID = try? JSONParser().parse(Array(buffer: response.body ?? ByteBuffer()))["event_id"]?.stringValue else {
-            Issue.record("webhook \(id) answered \(response.status): \(String(buffer: response.body ?? ByteBuffer()))")
-            return nil
-        }
-        return eventID
-    }
-
     /// The process's `callbridge_delivery_attempts_total` for `orders`, all outcomes.
     static func deliveryAttempts(port: Int) async throws -> Double {
         try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
@@ -153,7 +139,7 @@ struct MultiProcessPostgresTests {
                     do {
                         try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
                             while let i = feed.take() {
-                                if let id = try await Self.post(client, id: "\(prefix)_\(i)", order: i) { feed.ack(id) }
+                                if let id = try await JuspayWebhook.post(client, id: "\(prefix)_\(i)", order: i) { feed.ack(id) }
                             }
                         }
                     } catch {
@@ -261,7 +247,7 @@ struct MultiProcessPostgresTests {
 
                 // An event acked by A is listed through B's config.
                 let id = try await TestClient.withClient(host: "127.0.0.1", port: a.port) { client in
-                    try await Self.post(client, id: "evt_mp_start_1", order: 1)
+                    try await JuspayWebhook.post(client, id: "evt_mp_start_1", order: 1)
                 }
                 let eventID = try #require(id)
                 let list = try runCallbridge(["events", "list", "--json", "--config", "callbridge.yaml"], environment: environment, directory: dirB)
@@ -277,27 +263,6 @@ struct MultiProcessPostgresTests {
             }
         }
     }
-}
-
-/// Hands the webhook numbers 0..<count to the posting connections, one each,
-/// and collects the event ids that were acked.
-final class WebhookFeed: Sendable {
-    private let state = Mutex((next: 0, acked: [String]()))
-    let count: Int
-
-    init(count: Int) { self.count = count }
-
-    func take() -> Int? {
-        state.withLock { state in
-            guard state.next < count else { return nil }
-            defer { state.next += 1 }
-            return state.next
-        }
-    }
-
-    func ack(_ id: String) { state.withLock { $0.acked.append(id) } }
-    var acked: [String] { state.withLock { $0.acked } }
-    var ackedCount: Int { state.withLock { $0.acked.count } }
 }
 
 /// What was true the moment process A was killed.
