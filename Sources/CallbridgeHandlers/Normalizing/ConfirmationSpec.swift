@@ -27,9 +27,11 @@ public struct ConfirmationSpec: Sendable, Hashable {
         self.amountPath = amountPath
     }
 
-    /// The URL for one order, with the id percent-encoded.
+    /// The URL for one order, with the id percent-encoded as one path
+    /// segment or one query value (`.` and `..` too), so no order id can
+    /// change the path, host or query the request goes to.
     public func url(orderID: String) -> String {
-        urlTemplate.replacingAll("{order_id}", with: FormURLEncoding.encodeComponent(orderID))
+        FormURLEncoding.fill(urlTemplate, [("order_id", orderID)])
     }
 
     /// Whether the API's answer confirms `event`: same order id, a status

@@ -50,6 +50,36 @@ public enum FormURLEncoding {
         encode(text, spaceAsPlus: false)
     }
 
+    /// Encodes one path segment: like `encodeComponent`, and a value that is
+    /// `.` or `..` (a dot segment, which a client would resolve and so move
+    /// the request up the path) becomes `%2E` / `%2E%2E`. For URLs sent by
+    /// libcurl, which squashes only literal dot segments. Browsers resolve
+    /// `%2E` too: see `LandingTemplate` for URLs a browser follows.
+    public static func encodePathSegment(_ text: String) -> String {
+        isDotSegment(text) ? String(repeating: "%2E", count: text.utf8.count) : encodeComponent(text)
+    }
+
+    /// Whether `text` is `.` or `..`.
+    public static func isDotSegment(_ text: String) -> Bool {
+        text == "." || text == ".."
+    }
+
+    /// Fills `{name}` placeholders of a URL template: percent-encoded as a path
+    /// segment before the template's `?` or `#`, as a query value after it.
+    /// `pathSegment` encodes values in the path (dot segments are the caller's choice).
+    public static func fill(_ template: String, _ values: [(placeholder: String, value: String)],
+                            pathSegment: (String) -> String = encodePathSegment) -> String {
+        let split = template.firstIndex(where: { $0 == "?" || $0 == "#" }) ?? template.endIndex
+        var path = String(template[..<split])
+        var rest = String(template[split...])
+        for (placeholder, value) in values {
+            let token = "{" + placeholder + "}"
+            path = path.replacingAll(token, with: pathSegment(value))
+            rest = rest.replacingAll(token, with: encodeComponent(value))
+        }
+        return path + rest
+    }
+
     static func encode(_ text: String, spaceAsPlus: Bool) -> String {
         let hex = Array("0123456789ABCDEF".utf8)
         var out = [UInt8]()

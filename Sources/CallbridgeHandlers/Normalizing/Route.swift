@@ -159,6 +159,10 @@ public struct RoutePattern: Sendable, Hashable, CustomStringConvertible {
 /// `https://shop.example.com/checkout/{order_id}?result={outcome}`.
 /// Placeholders are `{order_id}`, `{outcome}` and `{event_id}`, each filled
 /// percent-encoded; nothing else from the request ever reaches the URL.
+///
+/// An order id `.` or `..` in the template's path renders empty: browsers
+/// resolve a dot segment even percent-encoded (`%2E%2E`), so no encoding of
+/// it can stay a segment, and the buyer must never be sent up the shop's path.
 public struct LandingTemplate: Sendable, Hashable, CustomStringConvertible {
     public static let placeholders: Set<String> = ["order_id", "outcome", "event_id"]
     public var template: String
@@ -168,11 +172,8 @@ public struct LandingTemplate: Sendable, Hashable, CustomStringConvertible {
     }
 
     public func render(orderID: String?, outcome: ReturnOutcome, eventID: EventID?) -> String {
-        var out = template
-        out = out.replacingAll("{order_id}", with: FormURLEncoding.encodeComponent(orderID ?? ""))
-        out = out.replacingAll("{outcome}", with: outcome.rawValue)
-        out = out.replacingAll("{event_id}", with: eventID?.rawValue ?? "")
-        return out
+        FormURLEncoding.fill(template, [("order_id", orderID ?? ""), ("outcome", outcome.rawValue), ("event_id", eventID?.rawValue ?? "")],
+                             pathSegment: { FormURLEncoding.isDotSegment($0) ? "" : FormURLEncoding.encodeComponent($0) })
     }
 
     /// Placeholder names used in the template that are not supported.
