@@ -44,7 +44,7 @@ struct EndpointsCommand: AsyncParsableCommand {
                     var line = "\(name)  \(state)\(disabled[name].map { " (\($0))" } ?? "")  backlog \(s.backlog) (in flight \(s.inFlight))  succeeded \(s.succeeded)  dead \(s.dead)"
                     if let oldestAge { line += "  oldest due \(oldestAge)s ago" }
                     if let error = s.lastError { line += "  last error: \(error)" }
-                    print(line)
+                    print(TerminalText.escape(line))
                 }
             }
             if json { print(JSONValue.array(rows).rendered()) } else if names.isEmpty { print("no endpoints configured") }

@@ -46,8 +46,8 @@ struct EventsCommand: AsyncParsableCommand {
             for event in events {
                 let d = event.data
                 let amount = [d.amount?.text, d.currency?.code].compactMap { $0 }.joined(separator: " ")
-                print([event.id.rawValue, event.type.rawValue, "\(d.provider)/\(d.route)", d.orderID ?? "-", amount.isEmpty ? "-" : amount,
-                       d.verified ? "verified" : "unverified", d.receivedAt.rfc3339].joined(separator: "  "))
+                print(TerminalText.escape([event.id.rawValue, event.type.rawValue, "\(d.provider)/\(d.route)", d.orderID ?? "-", amount.isEmpty ? "-" : amount,
+                                           d.verified ? "verified" : "unverified", d.receivedAt.rfc3339].joined(separator: "  ")))
             }
         }
     }
@@ -68,15 +68,15 @@ struct EventsCommand: AsyncParsableCommand {
             print(stored.event.envelope.renderedPretty())
             print("deliveries: \(deliveries.isEmpty ? "none" : "")")
             for delivery in deliveries {
-                print("  \(delivery.endpoint): \(delivery.state.rawValue), attempts \(delivery.attemptCount)"
-                      + (delivery.lastStatusCode.map { ", last status \($0)" } ?? "") + (delivery.lastError.map { ", last error \($0)" } ?? ""))
+                print(TerminalText.escape("  \(delivery.endpoint): \(delivery.state.rawValue), attempts \(delivery.attemptCount)"
+                      + (delivery.lastStatusCode.map { ", last status \($0)" } ?? "") + (delivery.lastError.map { ", last error \($0)" } ?? "")))
             }
             if raw {
                 let r = stored.raw
-                print("raw request: \(r.method) \(r.path)\(r.query.isEmpty ? "" : "?" + r.query)")
-                for header in r.headers { print("  \(header.name): \(header.value)") }
+                print(TerminalText.escape("raw request: \(r.method) \(r.path)\(r.query.isEmpty ? "" : "?" + r.query)"))
+                for header in r.headers { print(TerminalText.escape("  \(header.name): \(header.value)")) }
                 print("")
-                print(String(decoding: r.body, as: UTF8.self))
+                print(TerminalText.escape(String(decoding: r.body, as: UTF8.self), keepingLineBreaks: true))
             }
         }
     }

@@ -127,6 +127,14 @@ extension JSONValue {
         }
     }
 
+    /// Scalars written as `\uXXXX` besides the mandatory ones: C0, DEL and C1
+    /// controls, direction marks and overrides, and the line separators, so
+    /// JSON printed to a terminal can neither drive it nor reorder what it shows.
+    @inline(__always) static func escapedScalar(_ value: UInt32) -> Bool {
+        value < 0x20 || (0x7F...0x9F).contains(value) || (0x2028...0x202E).contains(value) || value == 0x200E || value == 0x200F
+            || (0x2066...0x2069).contains(value)
+    }
+
     static func renderString(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
@@ -139,7 +147,7 @@ extension JSONValue {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                if JSONValue.escapedScalar(scalar.value) {
                     let hex = String(scalar.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
