@@ -159,6 +159,23 @@ let package = Package(
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/BareHummingbird"
         ),
+        // libFuzzer targets (scripts/fuzz.sh): the parsers and the shipped routes
+        // end to end, replayed by CallbridgeFuzzingTests in the normal build.
+        .target(
+            name: "CallbridgeFuzzing",
+            dependencies: ["CallbridgeModel", "CallbridgeCrypto", "CallbridgeHandlers", "CallbridgeStore", "CallbridgeDispatch", "CallbridgeTransport"]
+        ),
+        // Built with -D FUZZING -sanitize=fuzzer it is the libFuzzer binary;
+        // otherwise it replays corpus files through a target once.
+        .executableTarget(
+            name: "callbridge-fuzz",
+            dependencies: ["CallbridgeFuzzing", "CLibFuzzer"]
+        ),
+        // The declaration of libFuzzer's driver entry (the runtime comes with -sanitize=fuzzer).
+        .systemLibrary(
+            name: "CLibFuzzer",
+            path: "Sources/CLibFuzzer"
+        ),
         .testTarget(name: "CallbridgeModelTests", dependencies: ["CallbridgeModel"]),
         .testTarget(name: "CallbridgeCryptoTests", dependencies: ["CallbridgeCrypto"]),
         .testTarget(
@@ -219,6 +236,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "CallbridgeFuzzingTests", dependencies: ["CallbridgeFuzzing", "CallbridgeHandlers"]),
     ],
     swiftLanguageModes: [.v6]
 )
