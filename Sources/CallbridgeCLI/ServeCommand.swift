@@ -50,6 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
 
+        config.connectionLimits.maxConnections = ServeCommand.fitConnectionsToDescriptors(config.connectionLimits.maxConnections, logger: logger)
+
         let handlers: HandlerSet
         do {
             handlers = try HandlerDirectoryLoader(directory: config.handlersDirectory, secrets: SecretSource(environment: ProcessEnvironment.variables)).load()
@@ -133,6 +135,37 @@ struct ServeCommand: AsyncParsableCommand {
         await log.close()
         logger.info("stopped")
     }
+
+    /// Descriptors kept for everything but client connections: the log, libcurl's connections, the PostgreSQL pool.
+    static let reservedDescriptors = 128
+
+    /// Raises the soft descriptor limit toward the hard one as far as
+    /// `limits.max_connections` needs, and lowers `max_connections` (with a
+    /// warning) when even that is not enough: running out of descriptors would
+    /// refuse commits and deliveries, not only new clients.
+    static func fitConnectionsToDescriptors(_ wanted: Int, logger: Logger) -> Int {
+        var limit = rlimit()
+        guard getrlimit(resourceNoFile, &limit) == 0 else { return wanted }
+        let needed = rlim_t(clamping: wanted.saturatingAdding(reservedDescriptors))
+        if limit.rlim_cur < needed {
+            var raised = limit
+            raised.rlim_cur = min(needed, limit.rlim_max)
+            if setrlimit(resourceNoFile, &raised) == 0 { limit = raised }
+        }
+        let available = Int(clamping: limit.rlim_cur) - reservedDescriptors
+        guard available < wanted else { return wanted }
+        let fitted = max(16, available)
+        logger.warning("limits.max_connections lowered to fit the open-file limit", metadata: [
+            "max_connections": "\(fitted)", "configured": "\(wanted)", "nofile": "\(limit.rlim_cur)",
+        ])
+        return fitted
+    }
+
+    #if canImport(Glibc)
+    static let resourceNoFile = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    #else
+    static let resourceNoFile = RLIMIT_NOFILE
+    #endif
 
     /// `host-pid-random`: unique per process, readable in the log's lease columns.
     static func leaseOwner() -> String {
