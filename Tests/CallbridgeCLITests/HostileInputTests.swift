@@ -355,14 +355,7 @@ import Testing
         }
 
         // Nothing acked was lost, and the log stays readable by the CLI and the admin API.
-        let list = try server.command(["events", "list", "--json", "--limit", "10000"])
-        let listed: Set<String>
-        if list.status == 0, case .array(let events)? = try? JSONParser().parse(list.output.trimmingSpaces()) {
-            listed = Set(events.compactMap { $0["id"]?.stringValue })
-        } else {
-            Issue.record("events list failed after the corpus (status \(list.status)): \(list.output.prefix(1000))")
-            listed = []
-        }
+        let listed = try loggedEventIDs(directory: server.directory, environment: server.environment) ?? []
         let missing = Set(acked).subtracting(listed)
         #expect(missing.isEmpty, "acked but not in the log: \(missing.sorted())")
         #expect(await server.adminJSON("/admin/v1/events?limit=500") != nil)

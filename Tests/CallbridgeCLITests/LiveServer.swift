@@ -36,17 +36,23 @@ final class LiveServer {
     }
 
     static func exchange(_ bytes: [UInt8], port: Int, timeout: Duration = .seconds(10)) async -> (response: RawHTTPResponse?, problem: String?) {
+        let connection: RawHTTPConnection
         do {
-            let connection = try await RawHTTPConnection.connect(port: port)
-            defer { Task { await connection.close() } }
-            try await connection.send(bytes)
-            guard let response = await connection.waitForResponse(timeout: timeout) else {
-                return (nil, "no answer within \(timeout) (connection \(connection.ending))")
-            }
-            return (response, nil)
+            connection = try await RawHTTPConnection.connect(port: port)
         } catch {
-            return (nil, "\(error)")
+            return (nil, "connect: \(error)")
         }
+        var problem: String?
+        do {
+            try await connection.send(bytes)
+        } catch {
+            problem = "send: \(error)"
+        }
+        // An answer may arrive even when the send failed (the server answered and closed early).
+        let response = await connection.waitForResponse(timeout: problem == nil ? timeout : .milliseconds(200))
+        await connection.close()
+        if response == nil, problem == nil { problem = "no answer within \(timeout) (connection \(connection.ending))" }
+        return (response, response == nil ? problem : nil)
     }
 
     /// Nil when the process runs and `GET /healthz` answers `200` within 5 s; otherwise what is wrong.
@@ -81,11 +87,6 @@ final class LiveServer {
         serve = try ServeProcess(config: "callbridge.yaml", directory: directory, environment: environment)
         try await serve.waitUntilListening()
         return true
-    }
-
-    /// `callbridge ARGS --config callbridge.yaml` in the server's folder.
-    func command(_ arguments: [String]) throws -> CommandResult {
-        try runCallbridge(arguments + ["--config", "callbridge.yaml"], environment: environment, directory: directory)
     }
 
     /// SIGTERM (SIGKILL if ignored) and the folder removed; returns the exit status.

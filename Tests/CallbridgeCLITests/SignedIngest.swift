@@ -50,3 +50,25 @@ final class WebhookFeed: Sendable {
     var acked: [String] { state.withLock { $0.acked } }
     var ackedCount: Int { state.withLock { $0.acked.count } }
 }
+
+/// Every event id in the log of the server folder `directory`, read with
+/// `callbridge events list --json`, page by page (`--before` the last id);
+/// nil, recorded as an issue, if a page is not a JSON array.
+func loggedEventIDs(directory: String, environment: [String: String], config: String = "callbridge.yaml") throws -> Set<String>? {
+    let page = 5_000
+    var ids = Set<String>()
+    var before: String?
+    while true {
+        var arguments = ["events", "list", "--json", "--limit", String(page), "--config", config]
+        if let before { arguments += ["--before", before] }
+        let list = try runCallbridge(arguments, environment: environment, directory: directory)
+        guard list.status == 0, case .array(let events)? = try? JSONParser().parse(list.output.trimmingSpaces()) else {
+            Issue.record("events list failed (status \(list.status)): \(list.output.prefix(1000))")
+            return nil
+        }
+        let pageIDs = events.compactMap { $0["id"]?.stringValue }
+        ids.formUnion(pageIDs)
+        guard pageIDs.count == page, let last = pageIDs.last else { return ids }
+        before = last
+    }
+}
