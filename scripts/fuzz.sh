@@ -4,8 +4,8 @@
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]   fuzz each target for SECONDS (default 60)
 #   scripts/fuzz.sh --smoke                  every target for 15 s: CI's check that the harness works
 #   scripts/fuzz.sh --merge [TARGET|all] [SECONDS]
-#                                            fuzz, then minimise Fuzz/corpus/TARGET (-merge=1)
-#                                            with what the run found, to commit it
+#                                            fuzz, then minimise Fuzz/corpus/TARGET with what
+#                                            the run found (-set_cover_merge=1), to commit it
 #
 # Targets: json form timestamp retry_after mask route curl_headers (see
 # Sources/CallbridgeFuzzing/FuzzTarget.swift). Each run reads the committed
@@ -109,7 +109,10 @@ for target in "${selected[@]}"; do
     if [[ $merge -eq 1 && $status -eq 0 ]]; then
         merged=$SCRATCH/merged/$target
         rm -rf "$merged" && mkdir -p "$merged"
-        CALLBRIDGE_FUZZ_TARGET=$target nice -n 19 "$BIN" -merge=1 -rss_limit_mb=2048 -timeout=10 -max_len=16384 \
+        # The smallest set of inputs that covers every feature found, each cut
+        # to a few KB (enough for the fixtures), so the committed corpus stays small.
+        max_len=${FUZZ_MERGE_MAX_LEN:-$([[ $target == route ]] && echo 2560 || echo 1024)}
+        CALLBRIDGE_FUZZ_TARGET=$target nice -n 19 "$BIN" -set_cover_merge=1 -rss_limit_mb=2048 -timeout=10 -max_len="$max_len" \
             "$merged" "$corpus" "$work" >"$SCRATCH/logs/$target.merge.log" 2>&1
         find "$corpus" -type f ! -name README.md -delete
         cp "$merged"/* "$corpus"/
