@@ -70,8 +70,13 @@ public struct EventData: Sendable, Hashable {
     public var transactionID: String?
     public var providerEventID: String?
     public var providerStatus: String?
+    /// For a refund event, the refund's amount; otherwise the payment's.
     public var amount: DecimalAmount?
     public var currency: CurrencyCode?
+    /// The provider's id of the refund a refund event is about (Juspay `unique_request_id`).
+    public var refundID: String?
+    /// The order's own amount, beside a refund's `amount` (null when the provider does not send it).
+    public var orderAmount: DecimalAmount?
     public var customer: String?
     public var merchantData: JSONValue?
     public var occurredAt: Timestamp?
@@ -81,8 +86,10 @@ public struct EventData: Sendable, Hashable {
         provider: String, route: String, channel: Channel, verified: Bool, verification: VerificationMethod,
         orderID: String? = nil, transactionID: String? = nil, providerEventID: String? = nil, providerStatus: String? = nil,
         amount: DecimalAmount? = nil, currency: CurrencyCode? = nil, customer: String? = nil, merchantData: JSONValue? = nil,
-        occurredAt: Timestamp? = nil, receivedAt: Timestamp
+        occurredAt: Timestamp? = nil, receivedAt: Timestamp, refundID: String? = nil, orderAmount: DecimalAmount? = nil
     ) {
+        self.refundID = refundID
+        self.orderAmount = orderAmount
         self.provider = provider
         self.route = route
         self.channel = channel
@@ -114,6 +121,8 @@ public struct EventData: Sendable, Hashable {
             ("provider_status", str(providerStatus)),
             ("amount", str(amount?.text)),
             ("currency", str(currency?.code)),
+            ("refund_id", str(refundID)),
+            ("order_amount", str(orderAmount?.text)),
             ("customer", str(customer)),
             ("merchant_data", merchantData ?? .null),
             ("occurred_at", str(occurredAt?.rfc3339)),
@@ -144,6 +153,11 @@ public struct EventData: Sendable, Hashable {
             guard let parsed = DecimalAmount(a) else { throw .invalid("data.amount") }
             amount = parsed
         }
+        var orderAmount: DecimalAmount?
+        if let a = try optional("order_amount") {
+            guard let parsed = DecimalAmount(a) else { throw .invalid("data.order_amount") }
+            orderAmount = parsed
+        }
         var currency: CurrencyCode?
         if let c = try optional("currency") {
             guard let parsed = CurrencyCode(c) else { throw .invalid("data.currency") }
@@ -161,7 +175,7 @@ public struct EventData: Sendable, Hashable {
             orderID: try optional("order_id"), transactionID: try optional("transaction_id"),
             providerEventID: try optional("provider_event_id"), providerStatus: try optional("provider_status"),
             amount: amount, currency: currency, customer: try optional("customer"), merchantData: merchantData,
-            occurredAt: occurredAt, receivedAt: receivedAt
+            occurredAt: occurredAt, receivedAt: receivedAt, refundID: try optional("refund_id"), orderAmount: orderAmount
         )
     }
 }

@@ -49,10 +49,26 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// Follows a dotted path such as `content.order.order_id`; numeric
-    /// segments index into arrays (`items.0.sku`).
+    /// segments index into arrays (`items.0.sku`). A segment `name[key=a|b]`
+    /// takes the array `name` and continues with its last element whose
+    /// member `key` is `a` or `b` (compared as scalar text): for arrays a
+    /// provider appends to, such as Juspay's `refunds[status=SUCCESS]`, the
+    /// newest match. Filter values cannot contain `.`.
     public func value(atPath path: String) -> JSONValue? {
         var current: JSONValue = self
         for segment in path.split(separator: ".", omittingEmptySubsequences: false) {
+            if let open = segment.firstIndex(of: "["), segment.last == "]" {
+                let name = String(segment[..<open])
+                let filter = segment[segment.index(after: open)..<segment.index(before: segment.endIndex)]
+                guard let equals = filter.firstIndex(of: "=") else { return nil }
+                let key = String(filter[..<equals])
+                let accepted = Set(filter[filter.index(after: equals)...].split(separator: "|", omittingEmptySubsequences: false).map(String.init))
+                let container = name.isEmpty ? current : current[name]
+                guard case .array(let items)? = container,
+                      let match = items.last(where: { $0[key]?.scalarText.map(accepted.contains) == true }) else { return nil }
+                current = match
+                continue
+            }
             let key = String(segment)
             switch current {
             case .object:

@@ -25,7 +25,8 @@ public enum CallbridgeApplication {
                             limiter: ConfirmationLimiter(limits: config.confirmationLimits), metrics: metrics.ingest)
         }
         let ingest = IngestService(handlers: handlers, log: log, endpoints: config.endpoints, maxBodyBytes: config.maxBodyBytes, clock: clock,
-                                   deliveriesCommitted: deliveriesCommitted, confirmer: confirmer, metrics: metrics.ingest)
+                                   deliveriesCommitted: deliveriesCommitted, confirmer: confirmer, metrics: metrics.ingest,
+                                   clientAddress: ClientAddress(trustedProxies: config.listen.trustedProxies))
         return Application(
             responder: CallbridgeResponder(
                 ingest: ingest, metrics: metrics,

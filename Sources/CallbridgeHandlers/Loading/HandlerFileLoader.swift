@@ -35,7 +35,7 @@ public struct HandlerFileLoader {
 
     static let routeKeys: Set<String> = [
         "name", "path", "methods", "channel", "format", "verify", "fields", "merchant_data", "type", "dedup", "landing",
-        "path_values", "secret_headers", "confirm",
+        "path_values", "secret_headers", "confirm", "fields_for", "absent_values", "refuse",
     ]
 
     func loadRoute(_ node: ConfigNode, provider: String) throws(ConfigError) -> Route {
@@ -74,6 +74,7 @@ public struct HandlerFileLoader {
         if let verifyNode = try node.optional("verify") {
             let entries = (try? verifyNode.elements()) ?? [verifyNode]
             for entry in entries {
+                guard try verifierEnabled(entry) else { continue }
                 verifiers.append(try loadVerifier(entry, unresolved: &unresolved, secretHeaders: &secretHeaders))
             }
         }
@@ -86,14 +87,27 @@ public struct HandlerFileLoader {
 
         var fields: [EventField: [FieldSource]] = [:]
         if let fieldsNode = try node.optional("fields") {
-            for (key, value) in try fieldsNode.members() {
-                guard let field = EventField(rawValue: key) else {
-                    throw value.error("unknown event field '\(key)' (expected one of: \(EventField.allCases.map(\.rawValue).joined(separator: ", ")))")
+            fields = try fieldMap(fieldsNode, parameters: parameterNames)
+        }
+        var typeFields: [EventType: [EventField: [FieldSource]]] = [:]
+        if let byType = try node.optional("fields_for") {
+            for (key, value) in try byType.members() {
+                guard let type = EventType(rawValue: key) else {
+                    throw value.error("'\(key)' is not an event type (expected one of: \(EventType.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
-                // One source, or a list tried in order (the first with a value wins).
-                fields[field] = try value.elements(orScalar: true).map { (n) throws(ConfigError) -> FieldSource in
-                    try fieldSource(n, parameters: parameterNames)
-                }
+                typeFields[type] = try fieldMap(value, parameters: parameterNames)
+            }
+        }
+        let absentValues = Set(try node.optional("absent_values")?.strings() ?? [])
+        var refusals: [Refusal] = []
+        if let refuseNode = try node.optional("refuse") {
+            for entry in try refuseNode.elements() {
+                try entry.rejectUnknownKeys(["when", "status", "code", "detail"])
+                refusals.append(Refusal(
+                    when: try fieldSource(try entry.required("when"), parameters: parameterNames),
+                    status: try entry.required("status").int(in: 400...499), code: try entry.required("code").string(),
+                    detail: try entry.required("detail").string()
+                ))
             }
         }
 
@@ -104,7 +118,9 @@ public struct HandlerFileLoader {
                 for (key, value) in try md.members() { sources[key] = try fieldSource(value, parameters: parameterNames) }
                 merchantData = .object(sources)
             } else {
-                merchantData = .single(try fieldSource(md, parameters: parameterNames))
+                merchantData = .single(try md.elements(orScalar: true).map { (n) throws(ConfigError) -> FieldSource in
+                    try fieldSource(n, parameters: parameterNames)
+                })
             }
         }
 
@@ -114,18 +130,26 @@ public struct HandlerFileLoader {
             try fieldSource(n, parameters: parameterNames)
         }
         var map: [String: EventType] = [:]
+        var deferred: Set<String> = []
         for (status, value) in try typeNode.required("map").members() {
             let text = try value.string()
+            if text == TypeMapping.next {
+                deferred.insert(status)
+                continue
+            }
             guard let type = EventType(rawValue: text) else {
-                throw value.error("'\(text)' is not an event type (expected one of: \(EventType.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw value.error("'\(text)' is not an event type (expected one of: \(EventType.allCases.map(\.rawValue).joined(separator: ", ")), or next)")
             }
             map[status] = type
         }
 
-        var dedup: [FieldSource] = []
+        var dedup: [[FieldSource]] = []
         if let dedupNode = try node.optional("dedup") {
-            dedup = try dedupNode.elements(orScalar: true).map { (n) throws(ConfigError) -> FieldSource in
-                try fieldSource(n, parameters: parameterNames)
+            // Each part: one source, or a list tried in order.
+            for part in try dedupNode.elements(orScalar: true) {
+                dedup.append(try part.elements(orScalar: true).map { (n) throws(ConfigError) -> FieldSource in
+                    try fieldSource(n, parameters: parameterNames)
+                })
             }
         }
 
@@ -163,11 +187,43 @@ public struct HandlerFileLoader {
 
         var route = Route(
             provider: provider, name: name, pattern: pattern, methods: methods, channel: channel, format: format,
-            verifiers: verifiers, fields: fields, merchantData: merchantData, typeMapping: TypeMapping(sources: typeSources, map: map),
+            verifiers: verifiers, fields: fields, merchantData: merchantData,
+            typeMapping: TypeMapping(sources: typeSources, map: map, deferred: deferred),
             dedup: dedup, landing: landing, secretHeaders: secretHeaders, unresolvedSecrets: unresolved, confirmation: confirmation
         )
         route.confirmationUnresolved = confirmationUnresolved
+        route.typeFields = typeFields
+        route.absentValues = absentValues
+        route.refusals = refusals
         return route
+    }
+
+    /// `field: source` or `field: [source, …]` (tried in order; the first with a value wins).
+    func fieldMap(_ node: ConfigNode, parameters: [String]) throws(ConfigError) -> [EventField: [FieldSource]] {
+        var fields: [EventField: [FieldSource]] = [:]
+        for (key, value) in try node.members() {
+            guard let field = EventField(rawValue: key) else {
+                throw value.error("unknown event field '\(key)' (expected one of: \(EventField.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            fields[field] = try value.elements(orScalar: true).map { (n) throws(ConfigError) -> FieldSource in
+                try fieldSource(n, parameters: parameters)
+            }
+        }
+        return fields
+    }
+
+    /// A verifier entry's `enabled:` (default true): `true|false|on|off|yes|no`,
+    /// after `${ENV:-default}` interpolation, so an optional check (an IP
+    /// allow-list) can be switched by the environment.
+    func verifierEnabled(_ node: ConfigNode) throws(ConfigError) -> Bool {
+        guard let enabledNode = try node.optional("enabled") else { return true }
+        let (text, missing) = secrets.interpolate(try enabledNode.string())
+        guard missing.isEmpty else { throw enabledNode.error("environment variable \(missing.map { "${\($0)}" }.joined(separator: ", ")) is not set and has no default") }
+        switch text.trimmingSpaces().lowercased() {
+        case "true", "on", "yes", "1": return true
+        case "false", "off", "no", "0": return false
+        default: throw enabledNode.error("'\(text)' is not true or false")
+        }
     }
 
     func fieldSource(_ node: ConfigNode, parameters: [String]) throws(ConfigError) -> FieldSource {
@@ -211,10 +267,10 @@ public struct HandlerFileLoader {
         let type = try typeNode.string()
         switch type {
         case "none":
-            try node.rejectUnknownKeys(["type"])
+            try node.rejectUnknownKeys(["type", "enabled"])
             return NoVerification()
         case "basic_auth":
-            try node.rejectUnknownKeys(["type", "username", "password", "credentials"])
+            try node.rejectUnknownKeys(["type", "enabled", "username", "password", "credentials"])
             var credentials: [BasicAuthVerifier.Credential] = []
             var pairs: [ConfigNode] = []
             if let list = try node.optional("credentials") { pairs = try list.elements() }
@@ -229,13 +285,14 @@ public struct HandlerFileLoader {
             }
             return BasicAuthVerifier(credentials: credentials)
         case "api_key":
-            try node.rejectUnknownKeys(["type", "header", "prefix", "key", "keys"])
+            try node.rejectUnknownKeys(["type", "enabled", "header", "prefix", "key", "keys"])
             let header = try node.required("header").string().lowercased()
             secretHeaders.insert(header)
             let keys = try secretValues(node, keys: ["keys", "key"], unresolved: &unresolved)
             return APIKeyVerifier(header: header, prefix: try node.optional("prefix")?.string() ?? "", keys: keys)
         case "hmac":
-            try node.rejectUnknownKeys(["type", "algorithm", "encoding", "header", "param", "prefix", "payload", "secret", "secrets", "timestamp_header", "tolerance"])
+            try node.rejectUnknownKeys(["type", "enabled", "algorithm", "encoding", "header", "param", "prefix", "prefix_optional", "payload", "secret", "secrets",
+                                        "timestamp_header", "tolerance"])
             let algorithm = try node.optional("algorithm")?.oneOf(DigestAlgorithm.self, DigestAlgorithm.allCases) ?? .sha256
             let encoding = try node.optional("encoding")?.oneOf(HMACVerifier.Encoding.self, [.hex, .base64]) ?? .hex
             let location: HMACVerifier.Location
@@ -251,11 +308,12 @@ public struct HandlerFileLoader {
             let keys = try secretValues(node, keys: ["secrets", "secret"], unresolved: &unresolved)
             return HMACVerifier(
                 algorithm: algorithm, encoding: encoding, location: location, prefix: try node.optional("prefix")?.string() ?? "",
+                prefixOptional: try node.optional("prefix_optional")?.bool() ?? false,
                 payload: payload, secrets: keys, timestampHeader: try node.optional("timestamp_header")?.string().lowercased(),
                 tolerance: try node.optional("tolerance")?.duration() ?? .seconds(300)
             )
         case "standard_webhooks":
-            try node.rejectUnknownKeys(["type", "secret", "secrets", "tolerance"])
+            try node.rejectUnknownKeys(["type", "enabled", "secret", "secrets", "tolerance"])
             let raw = try secretValues(node, keys: ["secrets", "secret"], unresolved: &unresolved)
             var keys: [[UInt8]] = []
             for secret in raw {
@@ -266,7 +324,7 @@ public struct HandlerFileLoader {
             }
             return StandardWebhooksVerifier(keys: keys, tolerance: try node.optional("tolerance")?.duration() ?? .seconds(300))
         case "ip_allowlist":
-            try node.rejectUnknownKeys(["type", "networks"])
+            try node.rejectUnknownKeys(["type", "enabled", "networks"])
             let networksNode = try node.required("networks")
             var networks: [IPAllowlistVerifier.Network] = []
             for text in try networksNode.strings() {
@@ -275,7 +333,7 @@ public struct HandlerFileLoader {
             }
             return IPAllowlistVerifier(networks: networks)
         case "juspay_return":
-            try node.rejectUnknownKeys(["type", "secret", "secrets"])
+            try node.rejectUnknownKeys(["type", "enabled", "secret", "secrets"])
             return JuspayReturnVerifier(responseKeys: try secretValues(node, keys: ["secrets", "secret"], unresolved: &unresolved))
         default:
             throw typeNode.error("unknown verifier '\(type)' (expected one of: \(HandlerFileLoader.verifierNames.joined(separator: ", ")))")

@@ -80,13 +80,21 @@ public enum FormURLEncoding {
         return path + rest
     }
 
-    static func encode(_ text: String, spaceAsPlus: Bool) -> String {
+    /// Encodes like Java's `URLEncoder.encode(…, UTF-8)`: letters, digits and
+    /// `.-*_` stay, space becomes `+`, everything else (`~` too) `%XX`.
+    public static func encodeJavaFormComponent(_ text: String) -> String {
+        encode(text, spaceAsPlus: true, keepsTilde: false, keepsStar: true)
+    }
+
+    static func encode(_ text: String, spaceAsPlus: Bool, keepsTilde: Bool = true, keepsStar: Bool = false) -> String {
         let hex = Array("0123456789ABCDEF".utf8)
         var out = [UInt8]()
         for b in text.utf8 {
             switch b {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"):
+                out.append(b)
+            case UInt8(ascii: "~") where keepsTilde, UInt8(ascii: "*") where keepsStar:
                 out.append(b)
             case 0x20 where spaceAsPlus:
                 out.append(UInt8(ascii: "+"))

@@ -36,6 +36,10 @@ public struct Normalizer: Sendable {
             }
             if verifier.method != .ipAllowlist || verification == .none { verification = verifier.method }
         }
+        // After verification, so only the provider learns why its request is refused.
+        if let refusal = route.refusals.first(where: { $0.when.extract(from: inbound) != nil }) {
+            throw IngestError(status: refusal.status, code: refusal.code, detail: refusal.detail)
+        }
         return .accept(build(route: route, inbound: inbound, verification: verification, eventID: eventID, now: now))
     }
 
@@ -47,9 +51,15 @@ public struct Normalizer: Sendable {
     }
 
     func build(route: Route, inbound: InboundRequest, verification: VerificationMethod, eventID: EventID, now: Timestamp) -> NormalizedRequest {
+        // The type first: `fields_for` may choose other sources for its fields (a refund's own amount).
+        let type = route.typeMapping.type(for: inbound)
         var text: [EventField: String] = [:]
-        for (field, sources) in route.fields {
-            if let value = sources.lazy.compactMap({ $0.text(from: inbound) }).first { text[field] = value.trimmingSpaces() }
+        var fieldsToRead = Set(route.fields.keys)
+        if let typeSpecific = route.typeFields[type] { fieldsToRead.formUnion(typeSpecific.keys) }
+        for field in fieldsToRead {
+            let sources = route.sources(of: field, for: type) ?? []
+            let values = sources.lazy.compactMap { $0.text(from: inbound)?.trimmingSpaces() }.filter { !route.absentValues.contains($0) && !$0.isEmpty }
+            if let value = values.first { text[field] = value }
         }
         // Values the handler extracts as ids, amounts, statuses or times are
         // not card numbers even when they pass the Luhn check (about one in
@@ -57,7 +67,6 @@ public struct Normalizer: Sendable {
         let masker = CardDataMasker(preserving: Set(text.filter { $0.key != .customer }.values))
         if let customer = text[.customer] { text[.customer] = masker.maskText(customer) }
 
-        let type = route.typeMapping.type(for: inbound)
         let data = EventData(
             provider: route.provider, route: route.name, channel: route.channel,
             verified: verification != .none, verification: verification,
@@ -65,13 +74,14 @@ public struct Normalizer: Sendable {
             providerStatus: text[.providerStatus], amount: text[.amount].flatMap(DecimalAmount.init),
             currency: text[.currency].flatMap(CurrencyCode.init), customer: text[.customer],
             merchantData: merchantData(route.merchantData, inbound).map(masker.maskJSON),
-            occurredAt: text[.occurredAt].flatMap(Normalizer.parseTime), receivedAt: inbound.raw.receivedAt
+            occurredAt: text[.occurredAt].flatMap(Normalizer.parseTime), receivedAt: inbound.raw.receivedAt,
+            refundID: text[.refundID], orderAmount: text[.orderAmount].flatMap(DecimalAmount.init)
         )
         let event = Event(id: eventID, type: type, timestamp: now, data: data)
 
         var dedupKey: String?
         if !route.dedup.isEmpty {
-            let parts = route.dedup.map { $0.text(from: inbound) }
+            let parts = route.dedup.map { sources in sources.lazy.compactMap { $0.text(from: inbound) }.first }
             if parts.allSatisfy({ $0 != nil }) { dedupKey = route.name + ":" + parts.compactMap { $0 }.joined(separator: ":") }
         }
         let landingURL = route.landing?.render(orderID: data.orderID, outcome: type.outcome, eventID: eventID)
@@ -135,8 +145,9 @@ public struct Normalizer: Sendable {
         switch spec {
         case nil:
             return nil
-        case .single(let source)?:
-            return source.extract(from: inbound).map(Normalizer.parseEmbeddedJSON)
+        case .single(let sources)?:
+            let value = sources.lazy.compactMap { $0.extract(from: inbound) }.first { $0 != .null && $0 != .string("") }
+            return value.map(Normalizer.parseEmbeddedJSON)
         case .object(let sources)?:
             let members = sources.sorted { $0.key < $1.key }.compactMap { name, source -> (String, JSONValue)? in
                 guard let value = source.extract(from: inbound), value != .null, value != .string("") else { return nil }

@@ -18,8 +18,9 @@ public struct Route: Sendable {
     public var fields: [EventField: [FieldSource]]
     public var merchantData: MerchantDataSpec?
     public var typeMapping: TypeMapping
-    /// Joined with `:` into the dedup key; empty means no dedup.
-    public var dedup: [FieldSource]
+    /// Joined with `:` into the dedup key; empty means no dedup. Each part is
+    /// a list of sources tried in order (one payload shape or another).
+    public var dedup: [[FieldSource]]
     public var landing: LandingTemplate?
     /// Header names (lowercased) whose values are replaced before storage
     /// (credentials, signatures), in addition to the always-redacted ones.
@@ -31,11 +32,24 @@ public struct Route: Sendable {
     /// References that keep `confirmation` off (the route still works, its
     /// returns stay unverified hints).
     public var confirmationUnresolved: [String] = []
+    /// Per event type, field sources that replace `fields` for that field
+    /// (`fields_for:`; Juspay refunds read the matching `refunds[]` entry).
+    public var typeFields: [EventType: [EventField: [FieldSource]]] = [:]
+    /// Extracted text equal to one of these counts as absent (`absent_values:`,
+    /// Juspay's `"FILTERED"`): the next source is tried.
+    public var absentValues: Set<String> = []
+    /// Requests refused after verification, before anything is stored (`refuse:`).
+    public var refusals: [Refusal] = []
+
+    /// Sources of `field` for an event of `type`.
+    public func sources(of field: EventField, for type: EventType) -> [FieldSource]? {
+        typeFields[type]?[field] ?? fields[field]
+    }
 
     public init(
         provider: String, name: String, pattern: RoutePattern, methods: Set<String>, channel: Channel, format: BodyFormat,
         verifiers: [any Verifier], fields: [EventField: [FieldSource]], merchantData: MerchantDataSpec?, typeMapping: TypeMapping,
-        dedup: [FieldSource], landing: LandingTemplate?, secretHeaders: Set<String> = [], unresolvedSecrets: [String] = [],
+        dedup: [[FieldSource]], landing: LandingTemplate?, secretHeaders: Set<String> = [], unresolvedSecrets: [String] = [],
         confirmation: ConfirmationSpec? = nil
     ) {
         self.confirmation = confirmation
@@ -69,6 +83,22 @@ public enum BodyFormat: String, Sendable, Hashable, CaseIterable {
     case params
 }
 
+/// A kind of request a route refuses with a clear error instead of storing
+/// it (Juspay's JWT webhooks, whose body is an encrypted token): when `when`
+/// yields a value, the request gets `status` `{"error": code, "detail": detail}`.
+public struct Refusal: Sendable, Hashable {
+    public var when: FieldSource
+    public var status: Int
+    public var code: String
+    public var detail: String
+    public init(when: FieldSource, status: Int, code: String, detail: String) {
+        self.when = when
+        self.status = status
+        self.code = code
+        self.detail = detail
+    }
+}
+
 /// The event fields a handler can extract.
 public enum EventField: String, Sendable, Hashable, CaseIterable {
     case orderID = "order_id"
@@ -79,6 +109,8 @@ public enum EventField: String, Sendable, Hashable, CaseIterable {
     case currency
     case customer
     case occurredAt = "occurred_at"
+    case refundID = "refund_id"
+    case orderAmount = "order_amount"
 
 }
 
@@ -86,7 +118,8 @@ public enum EventField: String, Sendable, Hashable, CaseIterable {
 /// JSON string, like NonStoPay's `callbackJson`) or named sources collected
 /// into an object (Juspay's `udf1…udf10`, empty ones left out).
 public enum MerchantDataSpec: Sendable, Hashable {
-    case single(FieldSource)
+    /// One source, or several tried in order (the first with a value wins).
+    case single([FieldSource])
     case object([String: FieldSource])
 }
 
@@ -96,16 +129,25 @@ public enum MerchantDataSpec: Sendable, Hashable {
 public struct TypeMapping: Sendable, Hashable {
     public var sources: [FieldSource]
     public var map: [String: EventType]
+    /// Values (lowercased) mapped to `next`: the next source decides (Juspay's
+    /// `ORDER_UPDATED` says only that something changed; the order status says what).
+    public var deferred: Set<String>
 
-    public init(sources: [FieldSource], map: [String: EventType]) {
+    /// The map value that defers to the next source.
+    public static let next = "next"
+
+    public init(sources: [FieldSource], map: [String: EventType], deferred: Set<String> = []) {
         self.sources = sources
         self.map = Dictionary(map.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+        self.deferred = Set(deferred.map { $0.lowercased() })
     }
 
     public func type(for request: InboundRequest) -> EventType {
         for source in sources {
             if let value = source.text(from: request) {
-                return map[value.lowercased()] ?? .unmapped
+                let key = value.lowercased()
+                if deferred.contains(key) { continue }
+                return map[key] ?? .unmapped
             }
         }
         return .unmapped

@@ -30,6 +30,8 @@ public struct HMACVerifier: Verifier {
     public var encoding: Encoding
     public var location: Location
     public var prefix: String
+    /// Accept the signature with or without `prefix` (Luxfin documents both spellings).
+    public var prefixOptional: Bool
     public var payload: Payload
     public var secrets: [String]
     /// When set, the signed message is `"{timestamp}.{payload}"` and the timestamp
@@ -39,9 +41,10 @@ public struct HMACVerifier: Verifier {
     public var method: VerificationMethod { .hmac }
 
     public init(
-        algorithm: DigestAlgorithm, encoding: Encoding, location: Location, prefix: String = "", payload: Payload = .body,
-        secrets: [String], timestampHeader: String? = nil, tolerance: ConfigDuration = .seconds(300)
+        algorithm: DigestAlgorithm, encoding: Encoding, location: Location, prefix: String = "", prefixOptional: Bool = false,
+        payload: Payload = .body, secrets: [String], timestampHeader: String? = nil, tolerance: ConfigDuration = .seconds(300)
     ) {
+        self.prefixOptional = prefixOptional
         self.algorithm = algorithm
         self.encoding = encoding
         self.location = location
@@ -61,8 +64,11 @@ public struct HMACVerifier: Verifier {
         }
         guard var signature = presented?.trimmingSpaces(), !signature.isEmpty else { return .failed(.missingSignature) }
         if !prefix.isEmpty {
-            guard signature.lowercased().hasPrefix(prefix.lowercased()) else { return .failed(.badSignature) }
-            signature = String(signature.dropFirst(prefix.count))
+            if signature.lowercased().hasPrefix(prefix.lowercased()) {
+                signature = String(signature.dropFirst(prefix.count))
+            } else if !prefixOptional {
+                return .failed(.badSignature)
+            }
         }
         let decoded: [UInt8]?
         switch encoding {

@@ -6,7 +6,8 @@ import Darwin
 #endif
 
 /// Accepts requests only from configured networks (IPv4 and IPv6 CIDR blocks).
-/// The address is the TCP peer's; forwarded-for headers are not trusted.
+/// The address is the TCP peer's, or the client that `listen.trusted_proxies`
+/// forwarded for (see `ClientAddress`); forwarded-for headers from other peers are ignored.
 public struct IPAllowlistVerifier: Verifier {
     /// One network: address bytes (4 or 16) and prefix length.
     public struct Network: Sendable, Hashable, CustomStringConvertible {
@@ -63,7 +64,7 @@ public struct IPAllowlistVerifier: Verifier {
     }
 
     /// Parses a textual IPv4 or IPv6 address (a zone suffix `%eth0` is dropped).
-    static func parseAddress(_ text: String) -> [UInt8]? {
+    public static func parseAddress(_ text: String) -> [UInt8]? {
         let host = text.split(separator: "%").first.map(String.init) ?? text
         var v4 = in_addr()
         if inet_pton(AF_INET, host, &v4) == 1 {

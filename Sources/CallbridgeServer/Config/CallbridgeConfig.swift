@@ -40,10 +40,12 @@ public struct CallbridgeConfig: Sendable {
         public init() {}
     }
 
-    /// Where the HTTP listener binds.
+    /// Where the HTTP listener binds, and which peers are reverse proxies.
     public struct Listen: Sendable, Hashable {
         public var host: String
         public var port: Int
+        /// Networks whose `X-Forwarded-For` is believed (`listen.trusted_proxies`).
+        public var trustedProxies: [IPAllowlistVerifier.Network] = []
         public init(host: String = "0.0.0.0", port: Int = 8080) {
             self.host = host
             self.port = port
@@ -101,9 +103,15 @@ public struct CallbridgeConfig: Sendable {
         var config = CallbridgeConfig(file: file)
 
         if let listen = try root.optional("listen") {
-            try listen.rejectUnknownKeys(["host", "port"])
+            try listen.rejectUnknownKeys(["host", "port", "trusted_proxies"])
             if let host = try listen.optional("host") { config.listen.host = try host.string() }
             if let port = try listen.optional("port") { config.listen.port = try port.int(in: 0...65535) }
+            if let proxies = try listen.optional("trusted_proxies") {
+                for text in try proxies.strings() {
+                    guard let network = IPAllowlistVerifier.Network(text) else { throw proxies.error("'\(text)' is not an IP address or CIDR block") }
+                    config.listen.trustedProxies.append(network)
+                }
+            }
         }
         if let storage = try root.optional("storage") {
             try storage.rejectUnknownKeys(["sqlite", "synchronous", "postgres"])

@@ -2,6 +2,7 @@ import CallbridgeDispatch
 import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeStore
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -23,12 +24,15 @@ public struct IngestService: Sendable {
     /// Confirms unsigned returns of routes with a `confirm:` block; nil disables it.
     public let confirmer: ReturnConfirmer?
     let normalizer = Normalizer()
+    /// The client's address behind `listen.trusted_proxies`.
+    public let clientAddress: ClientAddress
 
     public init(handlers: HandlerSet, log: any EventLog, endpoints: [EndpointConfig], maxBodyBytes: Int,
                 clock: @escaping @Sendable () -> Timestamp = SystemClock.now,
                 deliveriesCommitted: @escaping @Sendable () -> Void = {}, confirmer: ReturnConfirmer? = nil,
-                metrics: IngestMetrics = IngestMetrics()) {
+                metrics: IngestMetrics = IngestMetrics(), clientAddress: ClientAddress = ClientAddress(trustedProxies: [])) {
         self.metrics = metrics
+        self.clientAddress = clientAddress
         self.deliveriesCommitted = deliveriesCommitted
         self.confirmer = confirmer
         self.handlers = handlers
@@ -88,7 +92,9 @@ public struct IngestService: Sendable {
         let raw = RawRequest(
             method: method, path: path, query: request.uri.query ?? "",
             headers: request.headers.map { HeaderField(name: $0.name.canonicalName, value: $0.value) },
-            body: Array(buffer: body), remoteAddress: context.remoteAddress?.ipAddress, receivedAt: now
+            body: Array(buffer: body),
+            remoteAddress: clientAddress.resolve(peer: context.remoteAddress?.ipAddress, forwardedFor: request.headers[values: .xForwardedFor]),
+            receivedAt: now
         )
         let eventID = EventID.generate(millisecondsSinceEpoch: UInt64(max(0, now.millisecondsSinceEpoch)))
 
@@ -144,4 +150,8 @@ public struct IngestService: Sendable {
             ]))
         }
     }
+}
+
+extension HTTPField.Name {
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }
