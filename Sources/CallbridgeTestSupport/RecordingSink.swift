@@ -17,6 +17,8 @@ public final class RecordingSink: Sendable {
     public struct Received: Sendable {
         public var method: String
         public var path: String
+        /// The query string without `?` (empty when there is none).
+        public var query: String = ""
         public var headers: [(String, String)]
         public var body: [UInt8]
 
@@ -79,7 +81,7 @@ public final class RecordingSink: Sendable {
         let respond: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             let bytes = try await request.body.collect(upTo: 4 << 20)
             let received = Received(
-                method: request.method.rawValue, path: request.uri.path, headers: request.headers.map { ($0.name.canonicalName.lowercased(), $0.value) }, body: Array(buffer: bytes)
+                method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: request.headers.map { ($0.name.canonicalName.lowercased(), $0.value) }, body: Array(buffer: bytes)
             )
             switch sink.reply(for: received) {
             case .status(let code, let headers, let text):

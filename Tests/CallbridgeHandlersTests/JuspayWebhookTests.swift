@@ -97,27 +97,63 @@ struct JuspayWebhookTests {
         #expect(error?.code == "route_not_configured")
     }
 
+    /// Every event name PROVIDERS.md lists, with the type it maps to; `nil` is `unmapped` (kept, not in the map).
     static let eventNames: [(String, EventType)] = [
-        ("ORDER_SUCCEEDED", .paymentSucceeded), ("ORDER_FAILED", .paymentFailed), ("ORDER_AUTHORIZED", .paymentAuthorized),
-        ("ORDER_REFUNDED", .refundSucceeded), ("ORDER_REFUND_FAILED", .refundFailed), ("AUTO_REFUND_SUCCEEDED", .refundSucceeded),
-        ("AUTO_REFUND_FAILED", .refundFailed), ("TXN_CREATED", .paymentCreated), ("TXN_CHARGED", .paymentSucceeded),
-        ("TXN_FAILED", .paymentFailed), ("ORDER_VOIDED", .paymentCancelled), ("REFUND_MANUAL_REVIEW_NEEDED", .refundPending),
-        ("CHARGEBACK_RECEIVED", .disputeOpened), ("CHARGEBACK_RESOLVED_IN_MERCHANT_FAVOUR", .disputeClosed),
-        ("CHARGEBACK_RESOLVED_IN_CUSTOMER_FAVOUR", .disputeClosed),
+        ("ORDER_CREATED", .paymentCreated), ("ORDER_SUCCEEDED", .paymentSucceeded), ("ORDER_FAILED", .paymentFailed),
+        ("ORDER_AUTHORIZED", .paymentAuthorized), ("ORDER_PARTIAL_CHARGED", .paymentSucceeded), ("ORDER_VOIDED", .paymentCancelled),
+        ("ORDER_VOID_FAILED", .paymentAuthorized), ("ORDER_CAPTURE_FAILED", .paymentFailed), ("ORDER_COD_INITIATED", .paymentPending),
+        ("ORDER_TO_BE_CHARGED", .paymentPending), ("ORDER_REFUNDED", .refundSucceeded), ("ORDER_REFUND_FAILED", .refundFailed),
+        ("REFUND_INITIATED", .refundPending), ("REFUND_ARN_CAPTURED", .refundSucceeded), ("REFUND_MANUAL_REVIEW_NEEDED", .refundPending),
+        ("AUTO_REFUND_INITIATED", .refundPending), ("AUTO_REFUND_SUCCEEDED", .refundSucceeded), ("AUTO_REFUND_FAILED", .refundFailed),
+        ("TXN_CREATED", .paymentCreated), ("TXN_CHARGED", .paymentSucceeded), ("TXN_FAILED", .paymentFailed),
+        ("CHARGEBACK_RECEIVED", .disputeOpened), ("CHARGEBACK_UNDER_REVIEW", .disputeOpened), ("CHARGEBACK_EVIDENCE_REQUIRED", .disputeOpened),
+        ("CHARGEBACK_RESOLVED_IN_MERCHANT_FAVOUR", .disputeClosed), ("CHARGEBACK_RESOLVED_IN_CUSTOMER_FAVOUR", .disputeClosed),
+        ("CHARGEBACK_CANCELED", .disputeClosed), ("CHARGEBACK_ALREADY_REFUNDED", .disputeClosed), ("CHARGEBACK_EXPIRED", .disputeClosed),
+        // ORDER_UPDATED defers to the order's status (CHARGED in the fixture).
+        ("ORDER_UPDATED", .paymentSucceeded),
+        // Mandate and notification events have no type of their own: stored as unmapped.
+        ("MANDATE_CREATED", .unmapped), ("MANDATE_ACTIVATED", .unmapped), ("MANDATE_FAILED", .unmapped), ("MANDATE_REVOKED", .unmapped),
+        ("MANDATE_PAUSED", .unmapped), ("MANDATE_UNPAUSED", .unmapped), ("MANDATE_UPDATED", .unmapped), ("MANDATE_EXPIRED", .unmapped),
+        ("NOTIFICATION_SUCCEEDED", .unmapped), ("NOTIFICATION_FAILED", .unmapped),
     ]
 
-    static let orderStatuses: [(String, EventType)] = [
-        ("NEW", .paymentCreated), ("PENDING_VBV", .paymentPending), ("PENDING", .paymentPending), ("AUTHORIZING", .paymentPending),
-        ("CHARGED", .paymentSucceeded), ("AUTHORIZED", .paymentAuthorized), ("AUTHENTICATION_FAILED", .paymentFailed),
-        ("AUTHORIZATION_FAILED", .paymentFailed), ("JUSPAY_DECLINED", .paymentFailed), ("AUTO_REFUNDED", .refundSucceeded),
-        ("VOIDED", .paymentCancelled),
+    /// Every order status PROVIDERS.md lists with its status_id (PARTIAL_CHARGED has none published; PENDING is seen in the wild).
+    static let orderStatusIDs: [(String, String?, EventType)] = [
+        ("NEW", "10", .paymentCreated), ("STARTED", "20", .paymentPending), ("CHARGED", "21", .paymentSucceeded),
+        ("JUSPAY_DECLINED", "22", .paymentFailed), ("PENDING_VBV", "23", .paymentPending), ("VBV_SUCCESSFUL", "24", .paymentPending),
+        ("AUTHORIZED", "25", .paymentAuthorized), ("AUTHENTICATION_FAILED", "26", .paymentFailed), ("AUTHORIZATION_FAILED", "27", .paymentFailed),
+        ("AUTHORIZING", "28", .paymentPending), ("COD_INITIATED", "29", .paymentPending), ("VOIDED", "31", .paymentCancelled),
+        ("VOID_INITIATED", "32", .paymentAuthorized), ("CAPTURE_INITIATED", "33", .paymentAuthorized), ("CAPTURE_FAILED", "34", .paymentFailed),
+        ("VOID_FAILED", "35", .paymentAuthorized), ("AUTO_REFUNDED", "36", .refundSucceeded), ("PARTIAL_CHARGED", nil, .paymentSucceeded),
+        ("PENDING", nil, .paymentPending),
     ]
+
+    static let orderStatuses: [(String, EventType)] = orderStatusIDs.map { ($0.0, $0.2) }
+
+    @Test("NOT_FOUND (40) is deliberately unmapped: Juspay has no such order")
+    func notFoundUnmapped() throws {
+        let payload = body
+            .replacing(#""event_name": "ORDER_SUCCEEDED","#, with: "")
+            .replacing(#""status": "CHARGED""#, with: #""status": "NOT_FOUND""#).replacing(#""status_id": 21"#, with: #""status_id": 40"#)
+        #expect(try Support.accepted(try Support.run(set, webhook(body: payload))).event.type == .unmapped)
+    }
+
+    @Test("without an event name or status, the status_id decides", arguments: orderStatusIDs.compactMap { row in row.1.map { ($0, row.2) } })
+    func statusIDMapping(id: String, type: EventType) throws {
+        let payload = body
+            .replacing(#""event_name": "ORDER_SUCCEEDED","#, with: "")
+            .replacing(#""status": "CHARGED","#, with: "")
+            .replacing(#""status_id": 21"#, with: "\"status_id\": \(id)")
+        #expect(try Support.accepted(try Support.run(set, webhook(body: payload))).event.type == type)
+    }
 
     @Test("this test's tables cover exactly the statuses juspay.yaml maps")
     func tablesCoverHandlerFile() throws {
         let route = try #require(set.route(provider: "juspay", name: "webhook"))
-        let expected = Set((Self.eventNames + Self.orderStatuses).map { $0.0.lowercased() })
+        let mapped = Self.eventNames.filter { $0.1 != .unmapped && $0.0 != "ORDER_UPDATED" } + Self.orderStatuses
+        let expected = Set(mapped.map { $0.0.lowercased() } + Self.orderStatusIDs.compactMap(\.1))
         #expect(Set(route.typeMapping.map.keys) == expected)
+        #expect(route.typeMapping.deferred == ["order_updated"])
     }
 
     @Test("each Juspay event name maps to its event type", arguments: eventNames)

@@ -145,7 +145,7 @@ struct LoaderTests {
         let unresolved = set.unresolvedSecrets.map { "\($0.route) \($0.reference)" }
         #expect(Set(unresolved) == [
             "juspay/webhook ${JUSPAY_WEBHOOK_USERNAME}", "juspay/webhook ${JUSPAY_WEBHOOK_PASSWORD}",
-            "juspay/return ${JUSPAY_RESPONSE_KEY}", "nonstopay/callback ${NONSTOPAY_API_KEY}",
+            "juspay/return ${JUSPAY_RESPONSE_KEY}", "nonstopay/callback ${NONSTOPAY_API_KEY}", "luxfin/webhook ${LUXFIN_API_SECRET}",
         ])
     }
 

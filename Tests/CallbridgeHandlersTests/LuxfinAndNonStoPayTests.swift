@@ -57,7 +57,7 @@ struct LuxfinReturnTests {
     static let statuses: [(String, EventType)] = [
         ("success", .paymentSucceeded), ("succeeded", .paymentSucceeded), ("completed", .paymentSucceeded), ("paid", .paymentSucceeded),
         ("approved", .paymentSucceeded), ("authorized", .paymentAuthorized), ("pending", .paymentPending), ("processing", .paymentPending),
-        ("failed", .paymentFailed), ("declined", .paymentFailed), ("error", .paymentFailed), ("cancel", .paymentCancelled),
+        ("failed", .paymentFailed), ("failure", .paymentFailed), ("declined", .paymentFailed), ("error", .paymentFailed), ("cancel", .paymentCancelled),
         ("cancelled", .paymentCancelled), ("canceled", .paymentCancelled), ("expired", .paymentExpired), ("refunded", .refundSucceeded),
     ]
 
@@ -153,15 +153,21 @@ struct NonStoPayTests {
     }
 
     static let statuses: [(String, EventType)] = [
-        ("invoice:created", .paymentCreated), ("invoice:pending", .paymentPending), ("invoice:paid", .paymentSucceeded),
-        ("invoice:canceled", .paymentCancelled), ("invoice:cancelled", .paymentCancelled), ("invoice:failed", .paymentFailed),
-        ("invoice:expired", .paymentExpired), ("invoice:refunded", .refundSucceeded),
+        ("invoice:created", .paymentCreated), ("created", .paymentCreated), ("invoice:opened", .paymentPending), ("opened", .paymentPending),
+        ("invoice:unpaid", .paymentPending), ("unpaid", .paymentPending), ("invoice:waiting", .paymentPending), ("waiting", .paymentPending),
+        ("invoice:pending", .paymentPending), ("pending", .paymentPending), ("invoice:paid", .paymentSucceeded), ("paid", .paymentSucceeded),
+        ("invoice:expired", .paymentExpired), ("expired", .paymentExpired), ("invoice:canceled", .paymentCancelled),
+        ("invoice:cancelled", .paymentCancelled), ("canceled", .paymentCancelled), ("cancelled", .paymentCancelled),
+        ("invoice:failed", .paymentFailed), ("failed", .paymentFailed), ("invoice:refunded", .refundSucceeded), ("refunded", .refundSucceeded),
+        // The history API's upper-case spellings map the same way (mapping ignores case).
+        ("PAID", .paymentSucceeded), ("UNPAID", .paymentPending), ("WAITING", .paymentPending), ("OPENED", .paymentPending),
+        ("EXPIRED", .paymentExpired), ("CREATED", .paymentCreated), ("INVOICE:PAID", .paymentSucceeded),
     ]
 
     @Test("this test's table covers exactly the statuses nonstopay.yaml maps")
     func tableCoversHandlerFile() throws {
         let route = try #require(set.route(provider: "nonstopay", name: "callback"))
-        #expect(Set(route.typeMapping.map.keys) == Set(Self.statuses.map(\.0)))
+        #expect(Set(route.typeMapping.map.keys) == Set(Self.statuses.map { $0.0.lowercased() }))
     }
 
     @Test("each NonStoPay status maps to its event type", arguments: statuses)
@@ -172,13 +178,15 @@ struct NonStoPayTests {
         #expect(normalized.event.data.providerStatus == status)
     }
 
-    @Test("the dedup key includes the notification id and the status")
+    @Test("the dedup key is the invoice id and the status, in the flat and the nested shape alike")
     func dedup() throws {
         let paid = try Support.accepted(try Support.run(set, callback(body, signature: Self.sign(body)))).dedupKey
         let refunded = body.replacing("invoice:paid", with: "invoice:refunded")
         let other = try Support.accepted(try Support.run(set, callback(refunded, signature: Self.sign(refunded)))).dedupKey
-        #expect(paid?.contains("ntf_8f3a2c1e9b7d4f60") == true)
+        #expect(paid == "callback:inv_6b1d0f2a9c:invoice:paid")
         #expect(paid != nil && other != nil && paid != other)
+        let nested = Array(#"{"invoice_id":"inv_6b1d0f2a9c","data":{"status":"invoice:paid","amount":"49.90","devise":"EUR"}}"#.utf8)
+        #expect(try Support.accepted(try Support.run(set, callback(nested, signature: Self.sign(nested)))).dedupKey == paid)
     }
 
     @Test("each return path maps to its event type and landing outcome", arguments: [
@@ -222,7 +230,7 @@ struct NonStoPayTests {
 
     @Test("routes of all shipped providers are found and unrelated paths are not")
     func routeTable() {
-        #expect(Set(set.routes.map(\.qualifiedName)) == ["juspay/webhook", "juspay/return", "luxfin/return", "nonstopay/callback", "nonstopay/return"])
+        #expect(Set(set.routes.map(\.qualifiedName)) == ["juspay/webhook", "juspay/return", "luxfin/webhook", "luxfin/return", "nonstopay/callback", "nonstopay/return"])
         #expect(set.unresolvedSecrets.isEmpty)
         guard case .notFound = set.match(method: "POST", path: "/stripe/webhook") else {
             Issue.record("expected notFound")

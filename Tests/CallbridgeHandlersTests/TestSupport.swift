@@ -17,6 +17,7 @@ enum Support {
     static let juspayPassword = "s3cr3t-P@ss:with-colon"
     static let juspayResponseKey = "R3sp0nseK3y-test~2026"
     static let nonstopayKey = "nsp_live_test_9c7e2d"
+    static let luxfinSecret = "lx_secret_5f1e0c7a"
 
     /// Every secret the shipped handlers reference.
     static let fullEnvironment: [String: String] = [
@@ -24,6 +25,7 @@ enum Support {
         "JUSPAY_WEBHOOK_PASSWORD": juspayPassword,
         "JUSPAY_RESPONSE_KEY": juspayResponseKey,
         "NONSTOPAY_API_KEY": nonstopayKey,
+        "LUXFIN_API_SECRET": luxfinSecret,
     ]
 
     /// 2026-11-23T10:00:00Z

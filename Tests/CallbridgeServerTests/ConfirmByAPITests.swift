@@ -13,7 +13,7 @@ import Testing
 @Suite(.serialized) struct ConfirmByAPITests {
     func withLuxfin(_ answer: RecordingSink.Reply, _ body: @Sendable (SQLiteEventLog, RecordingSink, Event) async throws -> Void) async throws {
         let api = RecordingSink()
-        api.setDefault("/v1/orders/1048576", answer)
+        api.setDefault("/payment/status", answer)
         try await api.run { port in
             var env = testEnvironment
             env["LUXFIN_API_BASE"] = "http://127.0.0.1:\(port)"
@@ -29,7 +29,7 @@ import Testing
             let confirmer = ReturnConfirmer(transport: transport, log: log, endpoints: server.config.endpoints, logger: Logger(label: "test"))
             let route = try #require(server.handlers.route(provider: "luxfin", name: "return"))
             let spec = try #require(route.confirmation)
-            let raw = RawRequest(method: "GET", path: "/luxfin/return", query: "order_id=1048576&status=completed&amount=25.50&currency=USD",
+            let raw = RawRequest(method: "GET", path: "/luxfin/return", query: "order_id=1048576&status=SUCCESS&amount=25.50&currency=USD",
                                  headers: [], body: [], remoteAddress: "127.0.0.1", receivedAt: SystemClock.now())
             let now = SystemClock.now()
             guard case .accept(let normalized) = try Normalizer().normalize(
@@ -50,7 +50,9 @@ import Testing
     }
 
     @Test func aMatchingOrderMakesTheReturnVerifiedAndReachesVerifiedOnlyEndpoints() async throws {
-        try await withLuxfin(.status(200, body: #"{"id":1048576,"status":"completed","amount":"25.5","currency":"USD"}"#)) { log, api, event in
+        // Luxfin's documented answer: fields under data, capital-A Amount, upper-case status.
+        let answer = #"{"status":"SUCCESS","data":{"id":1048576,"Amount":25.5,"currency":"USD","customer":"buyer@example.com","product":"Gift card","status":"SUCCESS"}}"#
+        try await withLuxfin(.status(200, body: answer)) { log, api, event in
             let stored = try #require(try await log.event(id: event.id))
             #expect(stored.event.data.verified)
             #expect(stored.event.data.verification == .confirmedByAPI)
@@ -61,14 +63,16 @@ import Testing
             let request = try #require(api.received.first)
             #expect(request.method == "GET")
             #expect(request.header("authorization") == "Bearer lux_test_key_123")
+            #expect(request.path == "/payment/status")
+            #expect(request.query == "payment_id=1048576")
         }
     }
 
     @Test(arguments: [
-        #"{"id":1048576,"status":"completed","amount":"2550.00"}"#,
-        #"{"id":1048576,"status":"failed","amount":"25.50"}"#,
-        #"{"id":999,"status":"completed","amount":"25.50"}"#,
-        #"{"status":"completed"}"#,
+        #"{"status":"SUCCESS","data":{"id":1048576,"status":"SUCCESS","Amount":2550.00}}"#,
+        #"{"status":"PENDING","data":{"id":1048576,"status":"PENDING","Amount":25.50}}"#,
+        #"{"status":"SUCCESS","data":{"id":999,"status":"SUCCESS","Amount":25.50}}"#,
+        #"{"status":"SUCCESS"}"#,
     ])
     func aDifferentOrderKeepsTheReturnAnUnverifiedHint(_ answer: String) async throws {
         try await withLuxfin(.status(200, body: answer)) { log, _, event in
