@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build --product callbridge
 export CALLBRIDGE_BINARY="$PWD/.build/debug/callbridge"
+# The admin API against its own OpenAPI document (schemathesis, all checks, bounded).
+bash scripts/schemathesis.sh
 if [ -z "${CALLBRIDGE_TEST_POSTGRES_URL:-}" ]; then
   # Under /tmp so the postgres OS user (the server runs as it when we are
   # root) can reach it whatever TMPDIR says.

@@ -174,7 +174,8 @@ public struct ProviderSimulator: Sendable {
         switch (provider, channel) {
         case (.juspay, .callback): request = try juspayWebhook(route, outcome, scenario, identifiers, now)
         case (.juspay, .redirect): request = try juspayReturn(route, outcome, identifiers)
-        case (.luxfin, _): request = luxfinReturn(route, outcome, identifiers)
+        case (.luxfin, .callback): request = try luxfinWebhook(route, outcome, identifiers, now)
+        case (.luxfin, .redirect): request = luxfinReturn(route, outcome, identifiers)
         case (.nonstopay, .callback): request = try nonstopayCallback(route, outcome, identifiers, now)
         case (.nonstopay, .redirect): request = nonstopayReturn(route, outcome, identifiers)
         }
@@ -269,31 +270,51 @@ public struct ProviderSimulator: Sendable {
         return SimulatedRequest(method: "GET", path: route.pattern.text, query: FormURLEncoding.render(params), headers: Self.browserHeaders)
     }
 
+    /// Luxfin's webhook: `order_id` as a JSON number (as its sample sends it),
+    /// upper-case status, amount as a number, no currency.
+    func luxfinWebhook(_ route: Route, _ outcome: ProviderOutcome, _ ids: SimulationIdentifiers, _ now: Timestamp) throws(SimulationError) -> SimulatedRequest {
+        let orderID: JSONValue = ids.orderID.allSatisfy(\.isNumber) && !ids.orderID.isEmpty ? .number(ids.orderID) : .string(ids.orderID)
+        let body = JSONValue.object([
+            ("order_id", orderID), ("status", .string(outcome.status)), ("amount", .number("25.00")), ("product", .string("Simulated order")),
+        ]).renderedBytes()
+        return try signedJSON(route, body: body, now: now)
+    }
+
     // MARK: NonStoPay
 
+    /// NonStoPay's notification in the nested shape of its invoice-info API:
+    /// `invoice_id` at the top, the rest under `data`, `datetime` without a zone.
     func nonstopayCallback(_ route: Route, _ outcome: ProviderOutcome, _ ids: SimulationIdentifiers, _ now: Timestamp) throws(SimulationError) -> SimulatedRequest {
+        let datetime = String(String(now.rfc3339.prefix(19)).replacingAll("T", with: " "))
+        let body = JSONValue.object([
+            ("invoice_id", .string(Self.nonstopayInvoice(ids))),
+            ("data", .object([
+                ("order_id", .string(ids.orderID)),
+                ("status", .string(outcome.status)),
+                ("amount", .string("49.90")),
+                ("devise", .string("EUR")),
+                ("email", .string("buyer@example.com")),
+                ("datetime", .string(datetime)),
+                ("callbackJson", .string(#"{"txId":"sim-\#(ids.token.prefix(10))"}"#)),
+            ])),
+        ]).renderedBytes()
+        return try signedJSON(route, body: body, now: now)
+    }
+
+    /// A JSON POST signed the way the route's `hmac` verifier checks it (prefix, encoding, optional signed timestamp).
+    func signedJSON(_ route: Route, body: [UInt8], now: Timestamp) throws(SimulationError) -> SimulatedRequest {
         guard let hmac = route.verifiers.lazy.compactMap({ $0 as? HMACVerifier }).first,
               case .header(let header) = hmac.location, let key = hmac.secrets.first
         else { throw .unexpectedVerifier(route: route.qualifiedName, expected: "hmac (header)") }
-        let body = JSONValue.object([
-            ("id", .string("ntf_" + ids.token)),
-            ("invoice_id", .string(Self.nonstopayInvoice(ids))),
-            ("order_id", .string(ids.orderID)),
-            ("status", .string(outcome.status)),
-            ("amount", .string("49.90")),
-            ("devise", .string("EUR")),
-            ("email", .string("buyer@example.com")),
-            ("created_at", .string(now.rfc3339)),
-            ("callbackJson", .string(#"{"txId":"sim-\#(ids.token.prefix(10))"}"#)),
-        ]).renderedBytes()
+        let seconds = now.secondsSinceEpoch
         var message: [UInt8] = []
-        if hmac.timestampHeader != nil { message += Array("\(now.secondsSinceEpoch).".utf8) }
+        if hmac.timestampHeader != nil { message += Array("\(seconds).".utf8) }
         message += body
         let mac = HMAC.authenticate(hmac.algorithm, key: Array(key.utf8), message: message)
         let encoded = hmac.encoding == .hex ? ByteEncoding.hex(mac) : ByteEncoding.base64(mac)
         var headers: [(String, String)] = [("Content-Type", "application/json"), (Self.canonicalHeaderName(header), hmac.prefix + encoded)]
         if let timestampHeader = hmac.timestampHeader {
-            headers.append((Self.canonicalHeaderName(timestampHeader), String(now.secondsSinceEpoch)))
+            headers.append((Self.canonicalHeaderName(timestampHeader), String(seconds)))
         }
         return SimulatedRequest(method: "POST", path: route.pattern.text, headers: headers, body: body)
     }

@@ -21,7 +21,7 @@ public enum SimulationScenario: String, Sendable, Hashable, CaseIterable, Custom
 public enum SimulatedProvider: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Juspay: Basic-auth order webhooks and the signed `return_url` redirect.
     case juspay
-    /// Luxfin: unsigned browser returns to `redirect_url`.
+    /// Luxfin: `X-Luxfintech-Signature` payment webhooks and unsigned browser returns to `redirect_url`.
     case luxfin
     /// NonStoPay: `X-Signature` invoice notifications and four return URLs.
     case nonstopay
@@ -34,16 +34,19 @@ public enum SimulatedProvider: String, Sendable, Hashable, CaseIterable, CustomS
         switch (self, channel) {
         case (.juspay, .callback): return "webhook"
         case (.juspay, .redirect): return "return"
-        case (.luxfin, .callback): return nil
+        case (.luxfin, .callback): return "webhook"
         case (.luxfin, .redirect): return "return"
         case (.nonstopay, .callback): return "callback"
         case (.nonstopay, .redirect): return "return"
         }
     }
 
-    /// The channels this provider uses, callback first.
+    /// The channels this provider uses, the default first: callback, except
+    /// for Luxfin, whose browser return stays the default (its webhook is
+    /// `--channel callback`), as the simulator has always played it.
     public var channels: [Channel] {
-        [Channel.callback, .redirect].filter { routeName(for: $0) != nil }
+        let order: [Channel] = self == .luxfin ? [.redirect, .callback] : [.callback, .redirect]
+        return order.filter { routeName(for: $0) != nil }
     }
 
     /// The scenarios this provider can report on `channel`, in
@@ -79,7 +82,13 @@ public enum SimulatedProvider: String, Sendable, Hashable, CaseIterable, CustomS
         case (.luxfin, .redirect, .failed): return ProviderOutcome(status: "failed", type: .paymentFailed)
         case (.luxfin, .redirect, .pending): return ProviderOutcome(status: "pending", type: .paymentPending)
         case (.luxfin, .redirect, .cancelled): return ProviderOutcome(status: "cancelled", type: .paymentCancelled)
-        case (.luxfin, .redirect, .refunded), (.luxfin, .callback, _): return nil
+        case (.luxfin, .redirect, .refunded): return nil
+        // Luxfin webhooks: upper-case statuses (SUCCESS, PENDING documented; the failure and cancel words are not).
+        case (.luxfin, .callback, .succeeded): return ProviderOutcome(status: "SUCCESS", type: .paymentSucceeded)
+        case (.luxfin, .callback, .pending): return ProviderOutcome(status: "PENDING", type: .paymentPending)
+        case (.luxfin, .callback, .failed): return ProviderOutcome(status: "FAILED", type: .paymentFailed)
+        case (.luxfin, .callback, .cancelled): return ProviderOutcome(status: "CANCELLED", type: .paymentCancelled)
+        case (.luxfin, .callback, .refunded): return nil
         // NonStoPay notifications.
         case (.nonstopay, .callback, .succeeded): return ProviderOutcome(status: "invoice:paid", type: .paymentSucceeded)
         case (.nonstopay, .callback, .failed): return ProviderOutcome(status: "invoice:failed", type: .paymentFailed)

@@ -17,6 +17,7 @@ let providerSecrets: [String: String] = [
     "JUSPAY_WEBHOOK_PASSWORD": "s3cret-basic-pass",
     "JUSPAY_RESPONSE_KEY": "juspay-response-key-123",
     "NONSTOPAY_API_KEY": "nsp_live_key_abc",
+    "LUXFIN_API_SECRET": "lx_secret_key_def",
 ]
 
 /// The result of running `callbridge` to completion.

@@ -20,6 +20,7 @@ enum Shipped {
         "JUSPAY_WEBHOOK_PASSWORD": "s3cr3t-P@ss:with-colon",
         "JUSPAY_RESPONSE_KEY": responseKey,
         "NONSTOPAY_API_KEY": nonstopayKey,
+        "LUXFIN_API_SECRET": "lx_secret_5f1e0c7a",
     ]
     /// 2026-11-23T10:00:00Z
     static let now = Timestamp(secondsSinceEpoch: 1_795_428_000)
@@ -52,11 +53,12 @@ struct ProviderSimulatorTests {
     @Test func supportedCombinationsAreTheDocumentedOnes() {
         #expect(SimulatedProvider.juspay.scenarios(on: .callback) == [.succeeded, .failed, .cancelled, .refunded])
         #expect(SimulatedProvider.juspay.scenarios(on: .redirect) == [.succeeded, .failed, .pending, .refunded])
-        #expect(SimulatedProvider.luxfin.channels == [.redirect])
+        #expect(SimulatedProvider.luxfin.channels == [.redirect, .callback])
+        #expect(SimulatedProvider.luxfin.scenarios(on: .callback) == [.succeeded, .failed, .pending, .cancelled])
         #expect(SimulatedProvider.luxfin.scenarios(on: .redirect) == [.succeeded, .failed, .pending, .cancelled])
         #expect(SimulatedProvider.nonstopay.scenarios(on: .callback) == SimulationScenario.allCases)
         #expect(SimulatedProvider.nonstopay.scenarios(on: .redirect) == [.succeeded, .failed, .pending, .cancelled])
-        #expect(Shipped.combinations.count == 21)
+        #expect(Shipped.combinations.count == 25)
     }
 
     @Test func defaultChannelIsCallbackWhereTheProviderSendsOne() throws {
@@ -94,7 +96,7 @@ struct ProviderSimulatorTests {
         #expect(expected.channel == channel)
         #expect(event.data.verified == expected.verified)
         #expect(event.data.orderID == "ord_test_1")
-        #expect(expected.verified == (provider == .juspay || (provider == .nonstopay && channel == .callback)))
+        #expect(expected.verified == (provider == .juspay || channel == .callback))
     }
 
     @Test func juspayReturnVerifiesWithTheResponseKeyAndCarriesTheSignatureDoubleEncoded() throws {
@@ -125,10 +127,13 @@ struct ProviderSimulatorTests {
         let verifier = HMACVerifier(algorithm: .sha256, encoding: .hex, location: .header("X-Signature"), secrets: [Shipped.nonstopayKey])
         let inbound = InboundRequest(raw: request.rawRequest(receivedAt: Shipped.now))
         #expect(verifier.verify(inbound, now: Shipped.now) == .passed)
+        // The nested shape: invoice_id at the top, the rest under data.
         let body = try JSONParser().parse(request.body)
-        #expect(body["status"] == .string("invoice:paid"))
-        #expect(body["devise"] == .string("EUR"))
-        #expect(body["amount"] == .string("49.90"))
+        #expect(body["invoice_id"]?.stringValue?.hasPrefix("inv_") == true)
+        #expect(body.value(atPath: "data.status") == .string("invoice:paid"))
+        #expect(body.value(atPath: "data.devise") == .string("EUR"))
+        #expect(body.value(atPath: "data.amount") == .string("49.90"))
+        #expect(body.value(atPath: "data.datetime")?.stringValue?.count == 19)
     }
 
     @Test func juspayWebhookCarriesBasicAuthAndTheOrderPayload() throws {
@@ -152,7 +157,7 @@ struct ProviderSimulatorTests {
     @Test func unsupportedScenariosAndChannelsAreClearErrors() {
         #expect(throws: SimulationError.unsupportedScenario(.luxfin, .refunded, nil)) { try build(.luxfin, .refunded) }
         #expect(throws: SimulationError.unsupportedScenario(.nonstopay, .refunded, .redirect)) { try build(.nonstopay, .refunded, .redirect) }
-        #expect(throws: SimulationError.unsupportedChannel(.luxfin, .callback)) { try build(.luxfin, .succeeded, .callback) }
+        #expect(throws: SimulationError.unsupportedScenario(.luxfin, .refunded, .callback)) { try build(.luxfin, .refunded, .callback) }
         let message = SimulationError.unsupportedScenario(.nonstopay, .refunded, .redirect).description
         #expect(message.contains("nonstopay has no 'refunded' scenario on the redirect channel"))
         #expect(message.contains("callback: succeeded, failed, pending, cancelled, refunded"))

@@ -102,6 +102,8 @@ public struct Normalizer: Sendable {
             } catch {
                 throw .malformedBody("the body is not valid JSON: \(error)")
             }
+            // A provider event is an object; `null`, a string or an array would be stored with no fields and no dedup key.
+            guard inbound.json?.objectMembers != nil else { throw .malformedBody("the body must be a JSON object") }
             inbound.params = try queryPairs(raw)
         case .form:
             if let contentType, contentType != "application/x-www-form-urlencoded" {
