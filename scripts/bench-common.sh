@@ -14,4 +14,4 @@ if curl -s -o /dev/null localhost:18181/healthz || curl -s -o /dev/null -X POST 
 fi
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-export JUSPAY_WEBHOOK_USERNAME=bench JUSPAY_WEBHOOK_PASSWORD=bench-pass JUSPAY_RESPONSE_KEY=k NONSTOPAY_API_KEY=k
+export JUSPAY_WEBHOOK_USERNAME=bench JUSPAY_WEBHOOK_PASSWORD=bench-pass JUSPAY_RESPONSE_KEY=k NONSTOPAY_API_KEY=k LUXFIN_API_SECRET=k

@@ -21,6 +21,7 @@ demo_secret JUSPAY_WEBHOOK_USERNAME callbridge
 demo_secret JUSPAY_WEBHOOK_PASSWORD "$(rand)"
 demo_secret JUSPAY_RESPONSE_KEY "$(rand)"
 demo_secret NONSTOPAY_API_KEY "$(rand)"
+demo_secret LUXFIN_API_SECRET "$(rand)"
 demo_secret DEMO_SINK_SECRET "whsec_$(head -c 24 /dev/urandom | base64)"
 demo_secret CALLBRIDGE_ADMIN_TOKEN "$(rand)"
 while IFS='=' read -r key value; do
