@@ -6,10 +6,14 @@ the request shapes the handler tests send (Juspay return query, NonStoPay return
 and a few hand-written edge cases per target. scripts/fuzz.sh grows the corpus
 and minimises it with -merge=1; rerun this only to start a target afresh.
 Files are named by the SHA-1 of their content, as libFuzzer names its own.
+Route seeds name their route; its index comes from `callbridge-fuzz --list-routes`
+(built by `swift build --product callbridge-fuzz`), so new routes shift nothing.
 """
 import hashlib
 import json
+import glob
 import os
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +35,7 @@ def write(target, data):
         f.write(data)
 
 
-JSON_FIXTURES = ["juspay/order_succeeded.json", "juspay/txn_charged.json", "nonstopay/invoice_paid.json", "nonstopay/invoice_paid_with_card.json"]
+JSON_FIXTURES = sorted(os.path.relpath(p, FIXTURES) for p in glob.glob(os.path.join(FIXTURES, "*", "*.json")))
 LUXFIN_QUERY = fixture("luxfin/return_card.txt").strip()
 JUSPAY_QUERY = b"order_id=ord_20261123_0001&status=CHARGED&status_id=21&signature_algorithm=HMAC-SHA256"
 NONSTOPAY_RETURN_QUERY = b"order_id=A-20261123-0042&invoice_id=inv_6b1d0f2a9c&amount=49.90&devise=EUR&callbackJson=%7B%22txId%22%3A%22qktr12eqzg%22%7D"
@@ -71,27 +75,46 @@ for text in ["HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Service Unavailable\r\nR
              "HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 410 Gone\r\nSet-Cookie: a=b\r\n"]:
     write("curl_headers", text)
 
-# route: byte 0 picks the route (sorted: 0 juspay/return, 1 juspay/webhook,
-# 2 luxfin/return, 3 nonstopay/callback, 4 nonstopay/return), byte 1 the flags
-# (1 sign, 2 second method, 4 add Content-Type, high nibble the path value),
-# then query 0xFF headers 0xFF body.
-def route(index, flags, query=b"", headers=b"", body=b""):
-    write("route", bytes([index, flags]) + query + b"\xff" + headers + b"\xff" + body)
+# route: byte 0 picks the route (by the index --list-routes prints), byte 1
+# the flags (1 sign, 2 second method, 4 add Content-Type, high nibble the path
+# value), then query 0xFF headers 0xFF body.
+listing = subprocess.run([os.path.join(ROOT, ".build", "debug", "callbridge-fuzz"), "--list-routes"],
+                         check=True, capture_output=True, text=True).stdout
+ROUTES = {name: int(index) for index, name in (line.split() for line in listing.splitlines())}
 
-route(0, 0x01, JUSPAY_QUERY)                                     # GET, signed
-route(0, 0x00, JUSPAY_QUERY + b"&signature=bad%253D")             # GET, bad signature
-route(0, 0x07, b"", b"", JUSPAY_QUERY)                            # POST form, signed
-for name in ["juspay/order_succeeded.json", "juspay/txn_charged.json"]:
-    route(1, 0x05, b"", b"x-request-id: 42", fixture(name))       # signed webhook
-route(1, 0x04, b"", b"authorization: Basic Zm9vOmJhcg==", fixture("juspay/order_succeeded.json"))
-route(2, 0x00, LUXFIN_QUERY)
-route(2, 0x06, b"", b"", LUXFIN_QUERY)
-for name in ["nonstopay/invoice_paid.json", "nonstopay/invoice_paid_with_card.json"]:
-    route(3, 0x05, b"", b"user-agent: NonStoPay/1.0", fixture(name))
-route(3, 0x04, b"", b"x-signature: 00", fixture("nonstopay/invoice_paid.json"))
-for value in range(4):                                            # cancel, failure, pending, success
-    route(4, value << 4, NONSTOPAY_RETURN_QUERY)
-route(4, 0x36, b"", b"", NONSTOPAY_RETURN_QUERY)
-route(4, 0x32, b"", b"content-type: application/json", json.dumps({"order_id": "A-1", "invoice_id": "inv_1", "amount": 12.5}).encode())
+
+SEEDED = set()
+
+
+def route(name, flags, query=b"", headers=b"", body=b""):
+    SEEDED.add(name)
+    write("route", bytes([ROUTES[name], flags]) + query + b"\xff" + headers + b"\xff" + body)
+
+
+def provider_fixtures(provider):
+    return [name for name in JSON_FIXTURES if name.startswith(provider + "/")]
+
+
+route("juspay/return", 0x01, JUSPAY_QUERY)                                     # GET, signed
+route("juspay/return", 0x00, JUSPAY_QUERY + b"&signature=bad%253D")             # GET, bad signature
+route("juspay/return", 0x07, b"", b"", JUSPAY_QUERY)                            # POST form, signed
+for name in provider_fixtures("juspay"):
+    route("juspay/webhook", 0x05, b"", b"x-request-id: 42", fixture(name))       # signed webhook
+route("juspay/webhook", 0x04, b"", b"authorization: Basic Zm9vOmJhcg==", fixture("juspay/order_succeeded.json"))
+route("luxfin/return", 0x00, LUXFIN_QUERY)
+route("luxfin/return", 0x06, b"", b"", LUXFIN_QUERY)
+for name in provider_fixtures("luxfin"):
+    route("luxfin/webhook", 0x05, b"", b"user-agent: Luxfin", fixture(name))
+route("luxfin/webhook", 0x04, b"", b"x-luxfintech-signature: sha256=00", fixture("luxfin/webhook_success.json"))
+for name in provider_fixtures("nonstopay"):
+    route("nonstopay/callback", 0x05, b"", b"user-agent: NonStoPay/1.0", fixture(name))
+route("nonstopay/callback", 0x04, b"", b"x-signature: 00", fixture("nonstopay/invoice_paid.json"))
+for value in range(4):                                                          # cancel, failure, pending, success
+    route("nonstopay/return", value << 4, NONSTOPAY_RETURN_QUERY)
+route("nonstopay/return", 0x36, b"", b"", NONSTOPAY_RETURN_QUERY)
+route("nonstopay/return", 0x32, b"", b"content-type: application/json", json.dumps({"order_id": "A-1", "invoice_id": "inv_1", "amount": 12.5}).encode())
+unseeded = sorted(set(ROUTES) - SEEDED)
+if unseeded:
+    print("routes without a seed (add some above):", ", ".join(unseeded), file=sys.stderr)
 
 print("seeds written under", CORPUS, file=sys.stderr)

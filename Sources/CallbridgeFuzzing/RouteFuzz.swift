@@ -68,14 +68,24 @@ public enum RouteFuzz {
         case rejectedReturn
     }
 
-    /// Test values for every secret the shipped handlers name.
-    static let environment: [String: String] = [
-        "JUSPAY_WEBHOOK_USERNAME": "cb_juspay_hooks",
-        "JUSPAY_WEBHOOK_PASSWORD": "s3cr3t-P@ss:with-colon",
-        "JUSPAY_RESPONSE_KEY": "R3sp0nseK3y-test~2026",
-        "NONSTOPAY_API_KEY": "nsp_live_test_9c7e2d",
-        "LUXFIN_API_KEY": "lux_test_key",
-    ]
+    /// A test value for every `${NAME}` the shipped handler files reference
+    /// without a default (`${NAME:-default}` keeps its default), so every
+    /// verifier has a secret and a new handler needs no change here.
+    static let environment: [String: String] = {
+        var environment: [String: String] = [:]
+        for file in FuzzCorpus.files(at: handlersDirectory) where file.hasSuffix(".yaml") || file.hasSuffix(".yml") {
+            let text = String(decoding: FuzzCorpus.read(file) ?? [], as: UTF8.self)
+            var rest = Substring(text)
+            while let open = rest.firstRange(of: "${") {
+                rest = rest[open.upperBound...]
+                guard let close = rest.firstIndex(of: "}") else { break }
+                let name = rest[..<close]
+                if !name.contains(":"), !name.isEmpty { environment[String(name)] = "fuzz-secret-" + name.lowercased() }
+                rest = rest[close...]
+            }
+        }
+        return environment
+    }()
     static let now = Timestamp(secondsSinceEpoch: 1_795_428_000)
     static let eventID = EventID.generate(millisecondsSinceEpoch: 1_795_428_000_000)
 
@@ -199,6 +209,11 @@ public enum RouteFuzz {
                 case .header(let name): set(&raw, name, encoded)
                 case .param(let name): prependQuery(&raw, name, encoded)
                 }
+            case let allowlist as IPAllowlistVerifier:
+                guard let network = allowlist.networks.first else { continue }
+                raw.remoteAddress = network.address.count == 4
+                    ? network.address.map(String.init).joined(separator: ".")
+                    : stride(from: 0, to: network.address.count, by: 2).map { String(Int(network.address[$0]) << 8 | Int(network.address[$0 + 1]), radix: 16) }.joined(separator: ":")
             case let juspay as JuspayReturnVerifier:
                 guard let key = juspay.responseKeys.first else { continue }
                 let signature = JuspayReturnVerifier.signature(params: params(raw), key: key)

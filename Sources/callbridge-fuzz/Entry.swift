@@ -57,10 +57,15 @@ struct CallbridgeFuzzer {
 @main
 struct CallbridgeFuzzReplay {
     static func main() {
+        if CommandLine.arguments.dropFirst().first == "--list-routes" {
+            // The routes as byte 0 of a `route` input picks them (Fuzz/make_seeds.py reads this).
+            for (index, route) in RouteFuzz.routes.enumerated() { print("\(index) \(route.qualifiedName)") }
+            return
+        }
         let target = selectedTarget()
         let arguments = CommandLine.arguments.dropFirst()
         guard !arguments.isEmpty else {
-            printError("usage: CALLBRIDGE_FUZZ_TARGET=NAME callbridge-fuzz FILE|FOLDER...")
+            printError("usage: CALLBRIDGE_FUZZ_TARGET=NAME callbridge-fuzz FILE|FOLDER... | callbridge-fuzz --list-routes")
             exit(2)
         }
         target.prepare()
