@@ -234,6 +234,7 @@ let package = Package(
                 "CallbridgeCrypto",
                 "CallbridgeTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .testTarget(name: "CallbridgeFuzzingTests", dependencies: ["CallbridgeFuzzing", "CallbridgeHandlers"]),
