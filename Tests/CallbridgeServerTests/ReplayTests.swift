@@ -145,4 +145,39 @@ import Testing
         // "audit" takes only refund.* and gets neither.
         #expect(try await log.deliveries(forEvent: id).map(\.endpoint) == ["orders", "orders"])
     }
+
+    @Test func renormalizePicksUpTheCorrectedRefundFieldsOfTheShippedJuspayHandler() async throws {
+        // The handler as it was before refunds read refunds[]: the refund event carried the order's amount.
+        let handlersDir = NSTemporaryDirectory() + "callbridge-handlers-" + UUID().uuidString
+        try FileManager.default.copyItem(atPath: repositoryRoot + "/handlers", toPath: handlersDir)
+        defer { try? FileManager.default.removeItem(atPath: handlersDir) }
+        let file = handlersDir + "/juspay.yaml"
+        let shipped = try String(contentsOfFile: file, encoding: .utf8)
+        let start = try #require(shipped.range(of: "    fields_for:\n"))
+        let end = try #require(shipped.range(of: "    merchant_data:\n", range: start.upperBound..<shipped.endIndex))
+        try (String(shipped[..<start.lowerBound]) + String(shipped[end.lowerBound...])).write(toFile: file, atomically: true, encoding: .utf8)
+        let server = try TestServer(configYAML: config(sinkPort: 9).replacingOccurrences(of: "endpoints:", with: "handlers: \(handlersDir)\nendpoints:"),
+                                    handlersDirectory: handlersDir)
+        defer { server.directory.cleanUp() }
+        let log = try SQLiteEventLog(path: server.databasePath)
+        let app = CallbridgeApplication.make(config: server.config, handlers: server.handlers, log: log, logger: Logger(label: "test"))
+        let body = #"{"id":"evt_refund_old","event_name":"ORDER_REFUNDED","date_created":"2026-11-24T08:15:02Z","content":{"order":{"order_id":"ord_77","status":"CHARGED","amount":100.00,"currency":"USD","refunds":[{"unique_request_id":"rf_1","amount":10.00,"status":"SUCCESS"},{"unique_request_id":"rf_2","amount":25.00,"status":"SUCCESS"}]}}}"#
+        let id = try await app.test(.live) { client in
+            try #require(try eventID(in: try await client.post("/juspay/webhook", json: body, headers: juspayAuth)))
+        }
+        let before = try #require(try await log.event(id: id))
+        #expect(before.event.data.amount?.text == "100.00")
+        #expect(before.event.data.refundID == nil)
+
+        let handlers = try HandlerDirectoryLoader(directory: repositoryRoot + "/handlers", secrets: SecretSource(environment: testEnvironment)).load()
+        let result = try await ReplayService(log: log, endpoints: server.config.endpoints, handlers: handlers)
+            .run(ReplaySelection(eventIDs: [id]), options: .init(renormalize: true))
+        #expect(result.renormalized == 1)
+        let after = try #require(try await log.event(id: id))
+        #expect(after.event.type == .refundSucceeded)
+        #expect(after.event.data.amount?.text == "25.00")
+        #expect(after.event.data.refundID == "rf_2")
+        #expect(after.event.data.orderAmount?.text == "100.00")
+        #expect(try await log.revisions(of: id).map { $0.event.data.amount?.text } == ["100.00"])
+    }
 }
