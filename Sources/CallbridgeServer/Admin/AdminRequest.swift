@@ -203,12 +203,8 @@ struct AdminBody: Sendable {
     /// Reads `request`'s body: none (or zero bytes) is `{}` unless `required`;
     /// otherwise it must be `application/json` holding one JSON object.
     static func read(_ request: Request, fields allowed: [String], required: Bool) async throws -> AdminBody {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch {
-            throw IngestError.bodyTooLarge(limit: limit)
-        }
+        // 413 over the limit, 408 past the body deadline, 400 for a body that broke off.
+        let buffer = try await RequestBodyReader.collect(request, upTo: limit)
         guard buffer.readableBytes > 0 else {
             if required { throw IngestError.malformedBody("this route needs a JSON object body") }
             return AdminBody(members: [:])
