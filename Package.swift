@@ -176,7 +176,7 @@ let package = Package(
             name: "CLibFuzzer",
             path: "Sources/CLibFuzzer"
         ),
-        .testTarget(name: "CallbridgeModelTests", dependencies: ["CallbridgeModel"]),
+        .testTarget(name: "CallbridgeModelTests", dependencies: ["CallbridgeModel", "CallbridgeTestSupport"]),
         .testTarget(name: "CallbridgeCryptoTests", dependencies: ["CallbridgeCrypto"]),
         .testTarget(
             name: "CallbridgeHandlersTests",

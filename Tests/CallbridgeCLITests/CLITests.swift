@@ -9,14 +9,7 @@ import Testing
     @Test func serveAcksAJuspayWebhookThatEventsListThenShowsAsPaymentSucceeded() async throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try """
-        listen: {host: 127.0.0.1, port: 0}
-        storage: {sqlite: ./data/callbridge.sqlite}
-        handlers: \(repositoryRoot)/handlers
-        """.write(toFile: dir + "/callbridge.yaml", atomically: true, encoding: .utf8)
-
-        let server = try ServeProcess(config: "callbridge.yaml", directory: dir)
-        try await server.waitUntilListening()
+        let server = try await startServer(in: dir)
         let body = #"{"id":"evt_V2_cli_1","date_created":"2026-11-23T09:59:58Z","event_name":"ORDER_SUCCEEDED","content":{"order":{"order_id":"ord_1234","txn_id":"txn_abc","status":"CHARGED","amount":100.00,"currency":"USD","customer_email":"test@example.com"}}}"#
         let status = try await TestClient.withClient(host: "127.0.0.1", port: server.port) { client in
             try await client.post("/juspay/webhook", headers: [
@@ -53,7 +46,7 @@ import Testing
     @Test func handlersCheckAcceptsTheShippedHandlers() throws {
         let result = try runCallbridge(["handlers", "check", "--handlers", repositoryRoot + "/handlers", "--strict"], directory: repositoryRoot)
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.contains("ok: 5 route(s) in 3 handler file(s)"))
+        #expect(result.output.contains("ok: 6 route(s) in 3 handler file(s)"))
     }
 
     @Test func handlersCheckFindsTheFolderThroughTheConfig() throws {
@@ -62,7 +55,7 @@ import Testing
         try "handlers: \(repositoryRoot)/handlers\n".write(toFile: dir + "/callbridge.yaml", atomically: true, encoding: .utf8)
         let result = try runCallbridge(["handlers", "check", "--config", "callbridge.yaml"], directory: dir)
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.contains("ok: 5 route(s) in 3 handler file(s)"))
+        #expect(result.output.contains("ok: 6 route(s) in 3 handler file(s)"))
     }
 
     @Test func handlersCheckFailsWithFileLineAndKeyForABrokenHandler() throws {

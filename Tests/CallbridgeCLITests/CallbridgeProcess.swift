@@ -95,6 +95,20 @@ final class ServeProcess {
     }
 }
 
+/// Writes `callbridge.yaml` into `directory` (loopback on a free port, a SQLite
+/// log under `./data`, the shipped handlers; `listen` adds keys to `listen:`),
+/// starts `serve` on it and waits until it listens.
+func startServer(in directory: String, listen: String = "", environment: [String: String] = providerSecrets) async throws -> ServeProcess {
+    try """
+    listen: {host: 127.0.0.1, port: 0\(listen.isEmpty ? "" : ", " + listen)}
+    storage: {sqlite: ./data/callbridge.sqlite}
+    handlers: \(repositoryRoot)/handlers
+    """.write(toFile: directory + "/callbridge.yaml", atomically: true, encoding: .utf8)
+    let server = try ServeProcess(config: "callbridge.yaml", directory: directory, environment: environment)
+    try await server.waitUntilListening()
+    return server
+}
+
 func makeTempDirectory() throws -> String {
     let path = NSTemporaryDirectory() + "callbridge-cli-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -39,18 +39,6 @@ import Testing
         """
     }
 
-    /// SplitMix64: a seeded generator, so a failing run can be repeated with CALLBRIDGE_CRASH_SEED.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Posts signed webhooks on `workers` connections until the process dies (at most
     /// `perCycleLimit`); returns the acked event ids.
     static func ingestUntilKilled(port: Int, cycle: Int, workers: Int, perCycleLimit: Int = 400,
@@ -89,7 +77,7 @@ import Testing
     @Test func everyAckedEventSurvivesTwentyKillDashNineCycles() async throws {
         let started = ContinuousClock.now
         let seed = ProcessInfo.processInfo.environment["CALLBRIDGE_CRASH_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
-        var random = SeededGenerator(state: seed)
+        var random = SplitMix64(state: seed)  // seeded, so CALLBRIDGE_CRASH_SEED repeats a run
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // A slow but healthy receiver, so deliveries are in flight most of the time.

@@ -10,13 +10,7 @@ import Testing
     @Test func eventsListAndShowEscapeControlCharactersFromAnUnsignedReturn() async throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try """
-        listen: {host: 127.0.0.1, port: 0}
-        storage: {sqlite: ./data/callbridge.sqlite}
-        handlers: \(repositoryRoot)/handlers
-        """.write(toFile: dir + "/callbridge.yaml", atomically: true, encoding: .utf8)
-        let server = try ServeProcess(config: "callbridge.yaml", directory: dir)
-        try await server.waitUntilListening()
+        let server = try await startServer(in: dir)
         // ESC [2J (clear screen), a CR/LF that would forge a line, a C1 CSI and a right-to-left override.
         let orderID = "ord\u{1B}[2J\r\nevt_forged  payment.succeeded\u{9B}31m\u{202E}x"
         let query = "order_id=" + FormEncoding.encode(orderID) + "&status=SUCCESS"

@@ -24,15 +24,9 @@ import Testing
 
     func serve(trusted: String?) async throws -> (ServeProcess, String) {
         let dir = try makeTempDirectory()
-        try """
-        listen: {host: 127.0.0.1, port: 0\(trusted.map { ", trusted_proxies: [\($0)]" } ?? "")}
-        storage: {sqlite: ./data/callbridge.sqlite}
-        handlers: \(repositoryRoot)/handlers
-        """.write(toFile: dir + "/callbridge.yaml", atomically: true, encoding: .utf8)
         var environment = providerSecrets
         environment["LUXFIN_WEBHOOK_IP_ALLOWLIST"] = "on"
-        let server = try ServeProcess(config: "callbridge.yaml", directory: dir, environment: environment)
-        try await server.waitUntilListening()
+        let server = try await startServer(in: dir, listen: trusted.map { "trusted_proxies: [\($0)]" } ?? "", environment: environment)
         return (server, dir)
     }
 
