@@ -70,4 +70,16 @@ struct HostileValueTests {
         #expect(querySpec.url(orderID: "..") == "https://api.example/payment/status?payment_id=..")
         #expect(querySpec.url(orderID: "1&x=2") == "https://api.example/payment/status?payment_id=1%26x%3D2")
     }
+
+    @Test("a JSON body that is a bare null, string, number or boolean is refused with 400; an array is kept", arguments: [
+        ("null", 400), ("\"ORDER_SUCCEEDED\"", 400), ("42", 400), ("true", 400), ("[]", 200), ("[{\"id\":1}]", 200),
+    ])
+    func bareJSONValues(body: String, status: Int) throws {
+        let raw = Support.request("POST", "/juspay/webhook", headers: [
+            ("Content-Type", "application/json"), ("Authorization", Support.basicAuth(Support.juspayUser, Support.juspayPassword)),
+        ], body: Array(body.utf8))
+        let error = Support.ingestError(set, raw)
+        #expect((error?.status ?? 200) == status)
+        if status == 400 { #expect(error?.code == "malformed_body") }
+    }
 }

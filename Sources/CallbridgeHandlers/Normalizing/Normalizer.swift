@@ -102,8 +102,12 @@ public struct Normalizer: Sendable {
             } catch {
                 throw .malformedBody("the body is not valid JSON: \(error)")
             }
-            // A provider event is an object; `null`, a string or an array would be stored with no fields and no dedup key.
-            guard inbound.json?.objectMembers != nil else { throw .malformedBody("the body must be a JSON object") }
+            // A provider event is an object (or an array a handler may index into); a bare `null`, string,
+            // number or boolean carries no event and would be stored with no fields and no dedup key.
+            switch inbound.json {
+            case .object?, .array?: break
+            default: throw .malformedBody("the body must be a JSON object")
+            }
             inbound.params = try queryPairs(raw)
         case .form:
             if let contentType, contentType != "application/x-www-form-urlencoded" {
