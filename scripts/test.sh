@@ -14,6 +14,8 @@ swift build --product callbridge
 export CALLBRIDGE_BINARY="$PWD/.build/debug/callbridge"
 # The admin API against its own OpenAPI document (schemathesis, all checks, bounded).
 bash scripts/schemathesis.sh
+# Every libFuzzer target for a short smoke, so the harness cannot rot (the long runs are scripts/fuzz.sh TARGET SECONDS).
+bash scripts/fuzz.sh --smoke
 if [ -z "${CALLBRIDGE_TEST_POSTGRES_URL:-}" ]; then
   # Under /tmp so the postgres OS user (the server runs as it when we are
   # root) can reach it whatever TMPDIR says.
