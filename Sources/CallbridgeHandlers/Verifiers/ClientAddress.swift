@@ -16,10 +16,11 @@ public struct ClientAddress: Sendable {
         self.trustedProxies = trustedProxies
     }
 
-    /// - Parameter forwardedFor: every `X-Forwarded-For` value, in header order.
-    public func resolve(peer: String?, forwardedFor: [String]) -> String? {
+    /// - Parameter forwardedFor: every `X-Forwarded-For` value, in header order;
+    ///   read only when the peer is a trusted proxy (most requests never pay for it).
+    public func resolve(peer: String?, forwardedFor: @autoclosure () -> [String]) -> String? {
         guard let peer, !trustedProxies.isEmpty, isTrusted(peer) else { return peer }
-        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces() }
+        let hops = forwardedFor().flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces() }
         var nearest = peer
         for hop in hops.reversed() {
             // A malformed entry ends the chain: nothing beyond it is vouched for.
