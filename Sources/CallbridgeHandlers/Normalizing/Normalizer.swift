@@ -54,13 +54,15 @@ public struct Normalizer: Sendable {
         // The type first: `fields_for` may choose other sources for its fields (a refund's own amount).
         let type = route.typeMapping.type(for: inbound)
         var text: [EventField: String] = [:]
-        var fieldsToRead = Set(route.fields.keys)
-        if let typeSpecific = route.typeFields[type] { fieldsToRead.formUnion(typeSpecific.keys) }
-        for field in fieldsToRead {
-            let sources = route.sources(of: field, for: type) ?? []
+        // No per-request set or merged dictionary: the route's fields (each replaced by the
+        // type's sources when it has them), then the fields only the type names.
+        let typeSpecific = route.typeFields[type]
+        func read(_ field: EventField, from sources: [FieldSource]) {
             let values = sources.lazy.compactMap { $0.text(from: inbound)?.trimmingSpaces() }.filter { !route.absentValues.contains($0) && !$0.isEmpty }
             if let value = values.first { text[field] = value }
         }
+        for (field, sources) in route.fields { read(field, from: typeSpecific?[field] ?? sources) }
+        for (field, sources) in typeSpecific ?? [:] where route.fields[field] == nil { read(field, from: sources) }
         // Values the handler extracts as ids, amounts, statuses or times are
         // not card numbers even when they pass the Luhn check (about one in
         // ten 13-digit millisecond timestamps does); free text is masked.

@@ -41,11 +41,6 @@ public struct Route: Sendable {
     /// Requests refused after verification, before anything is stored (`refuse:`).
     public var refusals: [Refusal] = []
 
-    /// Sources of `field` for an event of `type`.
-    public func sources(of field: EventField, for type: EventType) -> [FieldSource]? {
-        typeFields[type]?[field] ?? fields[field]
-    }
-
     public init(
         provider: String, name: String, pattern: RoutePattern, methods: Set<String>, channel: Channel, format: BodyFormat,
         verifiers: [any Verifier], fields: [EventField: [FieldSource]], merchantData: MerchantDataSpec?, typeMapping: TypeMapping,
