@@ -81,6 +81,9 @@ public struct EventData: Sendable, Hashable {
     public var merchantData: JSONValue?
     public var occurredAt: Timestamp?
     public var receivedAt: Timestamp
+    /// Where the event sits in its order's story (`data.order`); set by the
+    /// log when it commits the event, nil for an event without an order id.
+    public var order: OrderPlacement?
 
     public init(
         provider: String, route: String, channel: Channel, verified: Bool, verification: VerificationMethod,
@@ -127,6 +130,7 @@ public struct EventData: Sendable, Hashable {
             ("merchant_data", merchantData ?? .null),
             ("occurred_at", str(occurredAt?.rfc3339)),
             ("received_at", .string(receivedAt.rfc3339)),
+            ("order", order?.json ?? .null),
         ])
     }
 
@@ -170,6 +174,8 @@ public struct EventData: Sendable, Hashable {
         }
         var merchantData: JSONValue?
         if let m = json["merchant_data"], m != .null { merchantData = m }
+        var order: OrderPlacement?
+        if let o = json["order"], o != .null { order = try OrderPlacement(json: o) }
         self.init(
             provider: provider, route: route, channel: channel, verified: verified, verification: verification,
             orderID: try optional("order_id"), transactionID: try optional("transaction_id"),
@@ -177,5 +183,6 @@ public struct EventData: Sendable, Hashable {
             amount: amount, currency: currency, customer: try optional("customer"), merchantData: merchantData,
             occurredAt: occurredAt, receivedAt: receivedAt, refundID: try optional("refund_id"), orderAmount: orderAmount
         )
+        self.order = order
     }
 }
