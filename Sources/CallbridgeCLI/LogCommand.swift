@@ -126,6 +126,17 @@ struct LogCommand: AsyncParsableCommand {
             var exported = LogCopyCounts.zero
             var inserted = LogCopyCounts.zero
             var present = LogCopyCounts.zero
+            // The ledger first, page by page (an order belongs to no single event).
+            var orderCursor: Int64?
+            while true {
+                let orders = try await source.exportOrders(after: orderCursor, limit: batchSize)
+                guard let last = orders.last else { break }
+                let batch = LogCopyBatch(orders: orders)
+                inserted += try await target.importBatch(batch)
+                present += try await target.presentCounts(of: batch)
+                exported += batch.counts
+                orderCursor = last.id
+            }
             var cursor: EventID?
             while true {
                 let batch = try await source.exportBatch(after: cursor, limit: batchSize)

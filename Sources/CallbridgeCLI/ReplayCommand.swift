@@ -81,6 +81,11 @@ struct ReplayCommand: AsyncParsableCommand {
         let verb = dryRun ? "would replay" : "replayed"
         print("\(verb) \(result.events) event(s) as \(result.deliveries) new deliver\(result.deliveries == 1 ? "y" : "ies")"
               + (renormalize ? "; \(result.renormalized) re-normalized (\(result.typeChanges) changed type)" : ""))
+        if result.orderChangeCount > 0 {
+            print("\(result.orderChangeCount) re-normalized event(s) changed their place in their order's story:")
+            for change in result.orderChanges { print(TerminalText.escape("  " + change.summary)) }
+            if result.orderChangeCount > result.orderChanges.count { print("  … and \(result.orderChangeCount - result.orderChanges.count) more") }
+        }
         for name in result.unknownEndpoints.sorted() { print("skipped endpoint \(name): not in \(config.file)") }
         for route in result.missingRoutes.sorted() { print("not re-normalized: route \(route) is not in the handler files") }
     }

@@ -33,7 +33,7 @@ package struct AppendBatchWriter: Sendable {
     }
 
     private static func insert(_ record: IngestRecord, now: Timestamp, in db: Database) throws -> AppendOutcome {
-        let event = record.event
+        var event = record.event
         let provider = event.data.provider
 
         if let key = record.dedupKey {
@@ -47,6 +47,8 @@ package struct AppendBatchWriter: Sendable {
             }
         }
 
+        // Placed before its envelope is rendered: `data.order` is part of what endpoints receive.
+        let slot = try SQLiteEventLog.placeInOrder(&event, now: now.millisecondsSinceEpoch, in: db)
         try db.execute(
             sql: """
                 INSERT INTO events (id, type, provider, route, channel, verified, order_id, received_at_ms, dedup_key, envelope)
@@ -70,20 +72,9 @@ package struct AppendBatchWriter: Sendable {
                 Data(raw.body), raw.remoteAddress, raw.receivedAt.millisecondsSinceEpoch,
             ])
 
-        // One delivery per distinct endpoint name, in the order given.
-        var seen = Set<String>()
-        for endpoint in record.endpoints where seen.insert(endpoint).inserted {
-            try db.execute(
-                sql: """
-                    INSERT INTO deliveries (event_id, endpoint, state, attempt_count, next_attempt_at_ms, created_at_ms, updated_at_ms)
-                    VALUES (?, ?, ?, 0, ?, ?, ?)
-                    """,
-                arguments: [
-                    event.id.rawValue, endpoint, DeliveryState.pending.rawValue,
-                    now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, now.millisecondsSinceEpoch,
-                ])
-        }
-        return .stored(event.id)
+        let deliveries = try SQLiteEventLog.insertDeliveries(
+            eventID: event.id, targets: record.targets, slot: slot, now: now.millisecondsSinceEpoch, in: db)
+        return .stored(event.id, order: slot?.placement, deliveries: deliveries)
     }
 
     /// Wall-clock now, to the millisecond.

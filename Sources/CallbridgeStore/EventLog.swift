@@ -13,17 +13,18 @@ import CallbridgeModel
 /// - Concurrent appends may share a transaction (group commit); a failure of
 ///   one record never discards another record's write.
 /// - Reads are safe while another process appends.
-public protocol EventLog: DeliveryLog, ReplayLog, RetentionLog {
+public protocol EventLog: DeliveryLog, ReplayLog, RetentionLog, OrderLog {
     func append(_ record: IngestRecord) async throws -> AppendOutcome
     func event(id: EventID) async throws -> StoredEvent?
     /// Events newest first, filtered by `query`.
     func events(matching query: EventQuery) async throws -> [Event]
     func deliveries(forEvent id: EventID) async throws -> [DeliveryRecord]
     /// Replaces an unverified event with its confirmed form (same id, next
-    /// revision; the unverified form is kept as a revision) and adds a pending delivery for each of `endpoints` that has
-    /// none for this event yet, in one transaction. Returns how many
-    /// deliveries were added; nil if the event is unknown or already verified.
-    func confirm(_ event: Event, addingDeliveriesTo endpoints: [String]) async throws -> Int?
+    /// revision; the unverified form is kept as a revision), places it again
+    /// in its order's story, and adds a pending delivery for each of
+    /// `targets` that admits the new placement and has none for this event
+    /// yet, in one transaction. Nil if the event is unknown or already verified.
+    func confirm(_ event: Event, addingDeliveriesTo targets: [DeliveryTarget]) async throws -> ConfirmOutcome?
     /// Whether a write transaction can be started right now (readiness
     /// probes). Writes nothing; nil when writable, otherwise why not.
     func writeProbeFailure() async -> String?
@@ -51,33 +52,52 @@ public protocol DeliveryNotifying: Sendable {
 
 /// What ingest hands to the log: the normalized event, the raw request it came
 /// from (secrets and card data already masked), the dedup key and the
-/// endpoints that must receive it.
+/// endpoints whose filters accept it.
 public struct IngestRecord: Sendable, Hashable {
     public var event: Event
     public var raw: RawRequest
     /// Unique per `event.data.provider` when non-nil (e.g. Juspay's webhook `id`).
     public var dedupKey: String?
-    /// Names of the endpoints that get one pending delivery each, due immediately.
-    public var endpoints: [String]
+    /// Endpoints that get one pending delivery each if their `order_events`
+    /// admits the event's placement (decided by the log, at commit).
+    public var targets: [DeliveryTarget]
 
-    public init(event: Event, raw: RawRequest, dedupKey: String?, endpoints: [String]) {
+    public init(event: Event, raw: RawRequest, dedupKey: String?, targets: [DeliveryTarget]) {
         self.event = event
         self.raw = raw
         self.dedupKey = dedupKey
-        self.endpoints = endpoints
+        self.targets = targets
+    }
+
+    /// Endpoints that take every event (`order_events: all`, no ordering).
+    public init(event: Event, raw: RawRequest, dedupKey: String?, endpoints: [String]) {
+        self.init(event: event, raw: raw, dedupKey: dedupKey, targets: endpoints.map { DeliveryTarget(endpoint: $0) })
     }
 }
 
 /// The result of `EventLog.append`.
 public enum AppendOutcome: Sendable, Hashable {
-    case stored(EventID)
+    /// Stored with `deliveries` pending deliveries; `order` is its placement.
+    case stored(EventID, order: OrderPlacement? = nil, deliveries: Int = 0)
     /// The dedup key was seen before; nothing was written.
     case duplicate(of: EventID)
 
     public var eventID: EventID {
         switch self {
-        case .stored(let id), .duplicate(of: let id): return id
+        case .stored(let id, _, _), .duplicate(of: let id): return id
         }
+    }
+
+    /// The placement of a stored event (nil for a duplicate or without an order).
+    public var order: OrderPlacement? {
+        if case .stored(_, let order, _) = self { return order }
+        return nil
+    }
+
+    /// How many deliveries the append created.
+    public var deliveries: Int {
+        if case .stored(_, _, let count) = self { return count }
+        return 0
     }
 }
 

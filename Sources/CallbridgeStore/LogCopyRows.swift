@@ -6,29 +6,37 @@ import CallbridgeModel
 // so a copied log is the same log, only on another database.
 
 /// Everything one batch of a log copy moves: a run of events in id order and
-/// every row that depends on them.
+/// every row that depends on them, or a page of the order ledger.
 ///
 /// Invariants (as produced by `SQLiteEventLog.exportBatch`):
-/// - `events` are sorted by id, and every other row belongs to one of them
-///   (`eventID`, or for attempts the delivery's event), so a batch can be
-///   written in one transaction without referring to rows outside it;
+/// - `events` are sorted by id, and every other row but `orders` belongs to
+///   one of them (`eventID`, or for attempts the delivery's event), so a
+///   batch can be written in one transaction without referring to rows
+///   outside it;
 /// - `deliveries` are sorted by id; a delivery's `supersededBy` names another
 ///   delivery of the same event, hence of the same batch;
-/// - `attempts` are sorted by id and each names a delivery of the batch.
+/// - `attempts` are sorted by id and each names a delivery of the batch;
+/// - `orders` are sorted by id and come in batches of their own
+///   (`SQLiteEventLog.exportOrders`): an order belongs to no single event (a
+///   registered order may have none, and pruning leaves orders behind). The
+///   deliveries naming an order (`orderRef`) may come in a later batch: the
+///   logs keep no foreign key there.
 public struct LogCopyBatch: Sendable, Hashable {
     public var events: [LogCopyEvent]
     public var rawRequests: [LogCopyRawRequest]
     public var deliveries: [LogCopyDelivery]
     public var attempts: [LogCopyAttempt]
     public var revisions: [LogCopyEventRevision]
+    public var orders: [LogCopyOrder]
 
     public init(events: [LogCopyEvent] = [], rawRequests: [LogCopyRawRequest] = [], deliveries: [LogCopyDelivery] = [],
-                attempts: [LogCopyAttempt] = [], revisions: [LogCopyEventRevision] = []) {
+                attempts: [LogCopyAttempt] = [], revisions: [LogCopyEventRevision] = [], orders: [LogCopyOrder] = []) {
         self.events = events
         self.rawRequests = rawRequests
         self.deliveries = deliveries
         self.attempts = attempts
         self.revisions = revisions
+        self.orders = orders
     }
 
     /// No events: the copy has reached the end of the source.
@@ -41,7 +49,7 @@ public struct LogCopyBatch: Sendable, Hashable {
     /// endpoint states are copied apart, see `LogCopyEndpointState`).
     public var counts: LogCopyCounts {
         LogCopyCounts(events: events.count, rawRequests: rawRequests.count, deliveries: deliveries.count, attempts: attempts.count,
-                      revisions: revisions.count, endpointStates: 0)
+                      revisions: revisions.count, orders: orders.count, endpointStates: 0)
     }
 }
 
@@ -118,7 +126,10 @@ public struct LogCopyRawRequest: Sendable, Hashable {
 /// and the delivery becomes due again there).
 ///
 /// Invariant: `id` is kept by the copy, since attempts and `supersededBy`
-/// refer to it; `supersededBy`, when set, is a delivery of the same event.
+/// refer to it; `supersededBy`, when set, is a delivery of the same event;
+/// `orderRef` and `orderSeq` are both set (a delivery of a `per_order`
+/// endpoint: its order's `LogCopyOrder.id` and the event's place in the
+/// story) or both nil.
 public struct LogCopyDelivery: Sendable, Hashable {
     public var id: Int64
     public var eventID: EventID
@@ -133,10 +144,12 @@ public struct LogCopyDelivery: Sendable, Hashable {
     public var createdAtMilliseconds: Int64
     public var updatedAtMilliseconds: Int64
     public var supersededBy: Int64?
+    public var orderRef: Int64?
+    public var orderSeq: Int64?
 
     public init(id: Int64, eventID: EventID, endpoint: String, state: DeliveryState, attemptCount: Int64, nextAttemptAtMilliseconds: Int64?,
                 leaseOwner: String?, leaseExpiresAtMilliseconds: Int64?, lastStatusCode: Int64?, lastError: String?,
-                createdAtMilliseconds: Int64, updatedAtMilliseconds: Int64, supersededBy: Int64?) {
+                createdAtMilliseconds: Int64, updatedAtMilliseconds: Int64, supersededBy: Int64?, orderRef: Int64? = nil, orderSeq: Int64? = nil) {
         self.id = id
         self.eventID = eventID
         self.endpoint = endpoint
@@ -150,6 +163,8 @@ public struct LogCopyDelivery: Sendable, Hashable {
         self.createdAtMilliseconds = createdAtMilliseconds
         self.updatedAtMilliseconds = updatedAtMilliseconds
         self.supersededBy = supersededBy
+        self.orderRef = orderRef
+        self.orderSeq = orderSeq
     }
 }
 
@@ -202,6 +217,53 @@ public struct LogCopyEventRevision: Sendable, Hashable {
     }
 }
 
+/// One row of `orders`: one order's ledger entry.
+///
+/// Invariant: `ledger` is the entry as stored (`OrderLedgerEntry.json`
+/// rendered), the source of truth; the other fields are copies of its
+/// fields, copied as stored, not re-derived. `id` is kept by the copy, since
+/// deliveries refer to it (`LogCopyDelivery.orderRef`).
+public struct LogCopyOrder: Sendable, Hashable {
+    public var id: Int64
+    public var provider: String
+    public var orderID: String
+    /// `OrderState.rawValue`, as stored.
+    public var state: String
+    public var amount: String?
+    public var currency: String?
+    public var expectedAmount: String?
+    public var expectedCurrency: String?
+    public var firstSeenMilliseconds: Int64?
+    public var lastSeenMilliseconds: Int64?
+    public var lastEventID: String?
+    public var eventCount: Int64
+    public var conflictCount: Int64
+    public var ledger: String
+    public var createdAtMilliseconds: Int64
+    public var updatedAtMilliseconds: Int64
+
+    public init(id: Int64, provider: String, orderID: String, state: String, amount: String?, currency: String?, expectedAmount: String?,
+                expectedCurrency: String?, firstSeenMilliseconds: Int64?, lastSeenMilliseconds: Int64?, lastEventID: String?, eventCount: Int64,
+                conflictCount: Int64, ledger: String, createdAtMilliseconds: Int64, updatedAtMilliseconds: Int64) {
+        self.id = id
+        self.provider = provider
+        self.orderID = orderID
+        self.state = state
+        self.amount = amount
+        self.currency = currency
+        self.expectedAmount = expectedAmount
+        self.expectedCurrency = expectedCurrency
+        self.firstSeenMilliseconds = firstSeenMilliseconds
+        self.lastSeenMilliseconds = lastSeenMilliseconds
+        self.lastEventID = lastEventID
+        self.eventCount = eventCount
+        self.conflictCount = conflictCount
+        self.ledger = ledger
+        self.createdAtMilliseconds = createdAtMilliseconds
+        self.updatedAtMilliseconds = updatedAtMilliseconds
+    }
+}
+
 /// One row of `endpoint_states`: an endpoint disabled (by a 410 or an
 /// operator) or enabled again, shared by every process on the log.
 ///
@@ -231,14 +293,17 @@ public struct LogCopyCounts: Sendable, Hashable, CustomStringConvertible {
     public var deliveries: Int
     public var attempts: Int
     public var revisions: Int
+    public var orders: Int
     public var endpointStates: Int
 
-    public init(events: Int = 0, rawRequests: Int = 0, deliveries: Int = 0, attempts: Int = 0, revisions: Int = 0, endpointStates: Int = 0) {
+    public init(events: Int = 0, rawRequests: Int = 0, deliveries: Int = 0, attempts: Int = 0, revisions: Int = 0, orders: Int = 0,
+                endpointStates: Int = 0) {
         self.events = events
         self.rawRequests = rawRequests
         self.deliveries = deliveries
         self.attempts = attempts
         self.revisions = revisions
+        self.orders = orders
         self.endpointStates = endpointStates
     }
 
@@ -247,7 +312,8 @@ public struct LogCopyCounts: Sendable, Hashable, CustomStringConvertible {
     public static func + (left: LogCopyCounts, right: LogCopyCounts) -> LogCopyCounts {
         LogCopyCounts(events: left.events + right.events, rawRequests: left.rawRequests + right.rawRequests,
                       deliveries: left.deliveries + right.deliveries, attempts: left.attempts + right.attempts,
-                      revisions: left.revisions + right.revisions, endpointStates: left.endpointStates + right.endpointStates)
+                      revisions: left.revisions + right.revisions, orders: left.orders + right.orders,
+                      endpointStates: left.endpointStates + right.endpointStates)
     }
 
     public static func += (left: inout LogCopyCounts, right: LogCopyCounts) { left = left + right }
@@ -255,16 +321,17 @@ public struct LogCopyCounts: Sendable, Hashable, CustomStringConvertible {
     /// Each table with its count, in a fixed order (table names as in the schema).
     public var byTable: [(table: String, count: Int)] {
         [("events", events), ("raw_requests", rawRequests), ("deliveries", deliveries), ("attempts", attempts),
-         ("event_revisions", revisions), ("endpoint_states", endpointStates)]
+         ("event_revisions", revisions), ("orders", orders), ("endpoint_states", endpointStates)]
     }
 
-    /// E.g. `12 events, 12 raw requests, 20 deliveries, 21 attempts, 1 revision, 1 endpoint state`.
+    /// E.g. `12 events, 12 raw requests, 20 deliveries, 21 attempts, 1 revision, 7 orders, 1 endpoint state`.
     public var description: String {
         func counted(_ n: Int, _ singular: String, _ plural: String) -> String { "\(n) \(n == 1 ? singular : plural)" }
         return [
             counted(events, "event", "events"), counted(rawRequests, "raw request", "raw requests"),
             counted(deliveries, "delivery", "deliveries"), counted(attempts, "attempt", "attempts"),
-            counted(revisions, "revision", "revisions"), counted(endpointStates, "endpoint state", "endpoint states"),
+            counted(revisions, "revision", "revisions"), counted(orders, "order", "orders"),
+            counted(endpointStates, "endpoint state", "endpoint states"),
         ].joined(separator: ", ")
     }
 }

@@ -18,8 +18,9 @@ public protocol ReplayLog: Sendable {
     @discardableResult
     func scheduleReplay(_ plans: [ReplayPlan], now: Timestamp) async throws -> Int
     /// Stores `event` as the next revision of itself, keeping the current
-    /// form in the revision history. False if the event is unknown.
-    func revise(_ event: Event, now: Timestamp) async throws -> Bool
+    /// form in the revision history, and places it again in its order's
+    /// story. Nil if the event is unknown.
+    func revise(_ event: Event, now: Timestamp) async throws -> RevisionOutcome?
     /// Earlier forms of an event, oldest first.
     func revisions(of id: EventID) async throws -> [EventRevision]
 }

@@ -196,6 +196,10 @@ struct Completion: Sendable {
                 state.rawValue, next, attempt.statusCode, attempt.error, now.millisecondsSinceEpoch, lease.id, lease.owner,
                 lease.leaseExpiresAt.millisecondsSinceEpoch,
             ])
-        return db.changesCount > 0
+        let resolved = db.changesCount > 0
+        if resolved && state != .pending {
+            try SQLiteEventLog.releaseSuccessor(ofDelivery: lease.id, now: now.millisecondsSinceEpoch, in: db)
+        }
+        return resolved
     }
 }

@@ -12,8 +12,9 @@ import GRDB
 extension SQLiteEventLog {
     /// The events with an id strictly greater than `cursor` (all events when
     /// nil), at most `limit` of them in id order, with their raw requests,
-    /// deliveries (every column), those deliveries' attempts and the events'
-    /// earlier revisions. An empty batch means the end of the log.
+    /// deliveries (every column), those deliveries' attempts, the events'
+    /// earlier revisions. An empty batch means the end of the log. The order
+    /// ledger is read apart (`exportOrders`).
     public func exportBatch(after cursor: EventID?, limit: Int) async throws -> LogCopyBatch {
         guard limit > 0 else { return LogCopyBatch() }
         return try await dbPool.read { db in
@@ -53,7 +54,7 @@ extension SQLiteEventLog {
 
             let deliveries = try Row.fetchAll(db, sql: """
                 SELECT id, event_id, endpoint, state, attempt_count, next_attempt_at_ms, lease_owner, lease_expires_at_ms,
-                       last_status_code, last_error, created_at_ms, updated_at_ms, superseded_by
+                       last_status_code, last_error, created_at_ms, updated_at_ms, superseded_by, order_ref, order_seq
                 FROM deliveries WHERE event_id >= ? AND event_id <= ? ORDER BY id
                 """, arguments: range).map { row in
                 let id: Int64 = row["id"]
@@ -67,7 +68,7 @@ extension SQLiteEventLog {
                     nextAttemptAtMilliseconds: row["next_attempt_at_ms"], leaseOwner: row["lease_owner"],
                     leaseExpiresAtMilliseconds: row["lease_expires_at_ms"], lastStatusCode: row["last_status_code"],
                     lastError: row["last_error"], createdAtMilliseconds: row["created_at_ms"], updatedAtMilliseconds: row["updated_at_ms"],
-                    supersededBy: row["superseded_by"])
+                    supersededBy: row["superseded_by"], orderRef: row["order_ref"], orderSeq: row["order_seq"])
             }
 
             let attempts = try Row.fetchAll(db, sql: """
@@ -95,6 +96,28 @@ extension SQLiteEventLog {
         }
     }
 
+    /// The order ledger's rows with an id strictly greater than `cursor` (all
+    /// when nil), at most `limit`, in id order; empty at the end. Copied on
+    /// their own, since an order belongs to no single event (and outlives
+    /// pruned ones).
+    public func exportOrders(after cursor: Int64?, limit: Int) async throws -> [LogCopyOrder] {
+        guard limit > 0 else { return [] }
+        return try await dbPool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, provider, order_id, state, amount, currency, expected_amount, expected_currency, first_seen_ms, last_seen_ms,
+                       last_event_id, event_count, conflict_count, ledger, created_at_ms, updated_at_ms
+                FROM orders WHERE id > ? ORDER BY id LIMIT ?
+                """, arguments: [cursor ?? 0, limit]).map { row in
+                LogCopyOrder(
+                    id: row["id"], provider: row["provider"], orderID: row["order_id"], state: row["state"], amount: row["amount"],
+                    currency: row["currency"], expectedAmount: row["expected_amount"], expectedCurrency: row["expected_currency"],
+                    firstSeenMilliseconds: row["first_seen_ms"], lastSeenMilliseconds: row["last_seen_ms"], lastEventID: row["last_event_id"],
+                    eventCount: row["event_count"], conflictCount: row["conflict_count"], ledger: row["ledger"],
+                    createdAtMilliseconds: row["created_at_ms"], updatedAtMilliseconds: row["updated_at_ms"])
+            }
+        }
+    }
+
     /// Every row of `endpoint_states` (disabled endpoints and endpoints
     /// enabled again), by name.
     public func exportEndpointStates() async throws -> [LogCopyEndpointState] {
@@ -111,7 +134,8 @@ extension SQLiteEventLog {
             func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
             return LogCopyCounts(
                 events: try count("events"), rawRequests: try count("raw_requests"), deliveries: try count("deliveries"),
-                attempts: try count("attempts"), revisions: try count("event_revisions"), endpointStates: try count("endpoint_states"))
+                attempts: try count("attempts"), revisions: try count("event_revisions"), orders: try count("orders"),
+                endpointStates: try count("endpoint_states"))
         }
     }
 

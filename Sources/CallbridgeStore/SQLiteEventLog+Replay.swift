@@ -99,42 +99,55 @@ extension SQLiteEventLog {
         }
     }
 
-    public func revise(_ event: Event, now: Timestamp) async throws -> Bool {
+    public func revise(_ event: Event, now: Timestamp) async throws -> RevisionOutcome? {
         guard !isReadOnly else { throw SQLiteEventLogError.readOnly }
         return try await dbPool.write { db in
-            try Self.writeRevision(event, in: db, now: now.millisecondsSinceEpoch, onlyIfUnverified: false)
+            try Self.writeRevision(event, in: db, now: now.millisecondsSinceEpoch, onlyIfUnverified: false)?.outcome
         }
     }
 
     /// Makes `event` the current form of itself after keeping the current one
-    /// in `event_revisions`: the one way an event's stored form changes
-    /// (re-normalization, API confirmation). False if the event is unknown,
-    /// or verified already when `onlyIfUnverified`.
-    static func writeRevision(_ event: Event, in db: Database, now: Int64, onlyIfUnverified: Bool) throws -> Bool {
+    /// in `event_revisions`, placing it again in its order's story: the one
+    /// way an event's stored form changes (re-normalization, API
+    /// confirmation). Nil if the event is unknown, or verified already when
+    /// `onlyIfUnverified`.
+    static func writeRevision(_ event: Event, in db: Database, now: Int64, onlyIfUnverified: Bool) throws -> StoredRevision? {
         guard let current = try Row.fetchOne(db, sql: "SELECT revision, type, envelope, verified FROM events WHERE id = ?", arguments: [event.id.rawValue]) else {
-            return false
+            return nil
         }
-        if onlyIfUnverified, (current["verified"] as Bool) { return false }
+        if onlyIfUnverified, (current["verified"] as Bool) { return nil }
         let revision: Int = current["revision"]
         let type: String = current["type"]
         let envelope: Data = current["envelope"]
+        let previousOrder = (try? Event(envelopeBytes: [UInt8](envelope)))?.data.order
         try db.execute(sql: """
             INSERT INTO event_revisions (event_id, revision, type, envelope, replaced_at_ms) VALUES (?, ?, ?, ?, ?)
             """, arguments: [event.id.rawValue, revision, type, envelope, now])
+        var revised = event
+        let slot = try placeInOrder(&revised, now: now, in: db)
         try db.execute(sql: """
             UPDATE events SET type = ?, verified = ?, order_id = ?, envelope = ?, revision = ? WHERE id = ?
-            """, arguments: [event.type.rawValue, event.data.verified, event.data.orderID, Data(event.envelopeBytes), revision + 1, event.id.rawValue])
-        return true
+            """, arguments: [revised.type.rawValue, revised.data.verified, revised.data.orderID, Data(revised.envelopeBytes), revision + 1,
+                             revised.id.rawValue])
+        return StoredRevision(outcome: RevisionOutcome(event: revised, previousOrder: previousOrder), slot: slot)
+    }
+
+    /// A revision as written, with the ledger row it was placed in.
+    struct StoredRevision {
+        var outcome: RevisionOutcome
+        var slot: OrderSlot?
     }
 
     public func revisions(of id: EventID) async throws -> [EventRevision] {
-        try await dbPool.read { db in
-            try Row.fetchAll(db, sql: "SELECT revision, envelope, replaced_at_ms FROM event_revisions WHERE event_id = ? ORDER BY revision",
-                             arguments: [id.rawValue]).map { row in
-                let envelope: Data = row["envelope"]
-                return EventRevision(revision: row["revision"], event: try Event(envelopeBytes: [UInt8](envelope)),
-                                     replacedAt: Timestamp(millisecondsSinceEpoch: row["replaced_at_ms"]))
-            }
+        try await dbPool.read { db in try Self.fetchRevisions(db, eventID: id) }
+    }
+
+    static func fetchRevisions(_ db: Database, eventID id: EventID) throws -> [EventRevision] {
+        try Row.fetchAll(db, sql: "SELECT revision, envelope, replaced_at_ms FROM event_revisions WHERE event_id = ? ORDER BY revision",
+                         arguments: [id.rawValue]).map { row in
+            let envelope: Data = row["envelope"]
+            return EventRevision(revision: row["revision"], event: try Event(envelopeBytes: [UInt8](envelope)),
+                                 replacedAt: Timestamp(millisecondsSinceEpoch: row["replaced_at_ms"]))
         }
     }
 }

@@ -114,6 +114,42 @@ enum SQLiteSchema {
                 """)
         }
 
+        // v4: the order ledger. One row per (provider, order id): `ledger` is
+        // the entry as OrderLedgerEntry.json writes it (the source of truth);
+        // the other columns copy its fields for filtering and for operators.
+        // Deliveries of `ordering: per_order` endpoints name their order's row
+        // and the event's place in the story; a parked one (pending, no due
+        // time) waits for the one before it.
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: """
+                CREATE TABLE orders (
+                    id                INTEGER NOT NULL PRIMARY KEY,
+                    provider          TEXT    NOT NULL,
+                    order_id          TEXT    NOT NULL,
+                    state             TEXT    NOT NULL,
+                    amount            TEXT,
+                    currency          TEXT,
+                    expected_amount   TEXT,
+                    expected_currency TEXT,
+                    first_seen_ms     INTEGER,
+                    last_seen_ms      INTEGER,
+                    last_event_id     TEXT,
+                    event_count       INTEGER NOT NULL,
+                    conflict_count    INTEGER NOT NULL,
+                    ledger            TEXT    NOT NULL,
+                    created_at_ms     INTEGER NOT NULL,
+                    updated_at_ms     INTEGER NOT NULL,
+                    UNIQUE (provider, order_id)
+                );
+                CREATE INDEX orders_by_state ON orders (state, id);
+                CREATE INDEX events_by_order ON events (provider, order_id);
+                ALTER TABLE deliveries ADD COLUMN order_ref INTEGER;
+                ALTER TABLE deliveries ADD COLUMN order_seq INTEGER;
+                CREATE INDEX deliveries_order_chain ON deliveries (order_ref, endpoint, order_seq)
+                    WHERE order_ref IS NOT NULL AND state IN ('pending', 'in_flight');
+                """)
+        }
+
         return migrator
     }
 }

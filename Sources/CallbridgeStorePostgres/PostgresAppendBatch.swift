@@ -5,14 +5,20 @@ import NIOCore
 import PostgresNIO
 
 /// Writes a batch of ingest records in one transaction: the commit step of
-/// the PostgreSQL log's group commit. Four prepared statements, each over
-/// arrays (`unnest`), so a batch costs the same few round trips whatever
-/// its size.
+/// the PostgreSQL log's group commit. Each step is one statement over arrays
+/// (`unnest`), so a batch costs the same few round trips whatever its size:
+/// look up the dedup keys stored already, lock the ledger rows of the
+/// batch's orders, place the events (`OrderLedger`, in record order), insert
+/// the events with their placed envelopes, write the entries back, then the
+/// raw requests and the deliveries the placements admit.
 ///
 /// Invariants: a record whose `(provider, dedupKey)` is stored already, by
 /// another process or earlier in this batch, writes nothing and yields
-/// `.duplicate(of:)` the stored id; results are in record order; statistics
-/// change only after a commit.
+/// `.duplicate(of:)` the stored id; the ledger counts exactly the events the
+/// transaction stores (a placed event that another process's commit turned
+/// into a duplicate fails the transaction, and `PostgresBatch.isolating`
+/// writes the batch again); results are in record order; statistics change
+/// only after a commit.
 enum PostgresAppendBatch {
     /// A dedup key as the database compares it (`postgresText`).
     private struct DedupKey: Hashable, Comparable {
@@ -54,9 +60,26 @@ enum PostgresAppendBatch {
         }
         let leaders = records.indices.filter { leader[$0] == nil }
 
+        // Leaders whose key is stored already are duplicates: they are not placed.
+        var existing = try await storedIDs(of: leaders.compactMap { DedupKey(records[$0]) }, on: connection, logger: logger)
+        let fresh = leaders.filter { index in DedupKey(records[index]).map { existing[$0] == nil } ?? true }
+
+        // Lock the ledger rows, then place in record order: a batch may hold several events of one order.
+        var ledger = try await PostgresOrderLedger.lock(
+            fresh.compactMap { index in
+                let data = records[index].event.data
+                return data.orderID.flatMap { $0.isEmpty ? nil : (data.provider, $0) }
+            }, now: now, on: connection, logger: logger)
+        var placed: [Int: (event: Event, slot: PostgresOrderSlot?)] = [:]
+        for index in fresh {
+            var event = records[index].event
+            let slot = try PostgresOrderLedger.place(&event, in: &ledger)
+            placed[index] = (event, slot)
+        }
+
         // Keys are inserted in one global order, so two processes inserting
         // overlapping keys wait for each other instead of deadlocking.
-        let insertionOrder = leaders.sorted { a, b in
+        let insertionOrder = fresh.sorted { a, b in
             switch (DedupKey(records[a]), DedupKey(records[b])) {
             case let (x?, y?): return x < y
             case (.some, nil): return true
@@ -64,50 +87,50 @@ enum PostgresAppendBatch {
             }
         }
         var events = InsertEvents()
-        for index in insertionOrder { events.append(records[index]) }
+        for index in insertionOrder { events.append(placed[index]!.event, dedupKey: records[index].dedupKey) }
         let stored = Set(try await connection.rows(events, logger: logger))
 
-        // Leaders that conflicted: their key is stored; find the stored id.
-        var conflicted = ExistingIDs()
-        for index in leaders where !stored.contains(records[index].event.id.rawValue) {
+        // A key another process committed since the lookup: the record is a duplicate after all.
+        var raced: [DedupKey] = []
+        for index in fresh where !stored.contains(records[index].event.id.rawValue) {
             guard let dedup = DedupKey(records[index]) else { continue }
-            conflicted.providers.append(dedup.provider)
-            conflicted.keys.append(dedup.key)
-        }
-        var existing: [DedupKey: EventID] = [:]
-        if !conflicted.keys.isEmpty {
-            for (provider, key, id) in try await connection.rows(conflicted, logger: logger) {
-                guard let eventID = EventID(id) else { throw PostgresEventLogError.corruptRow(table: "events", key: id, reason: "not an event id") }
-                existing[DedupKey(provider: provider, key: key)] = eventID
+            if placed[index]?.slot != nil {
+                // Its order already counts it: roll back, the batch is written again.
+                throw PostgresEventLogError.database("event \(records[index].event.id) was placed in its order but its dedup key was taken meanwhile")
             }
+            raced.append(dedup)
+        }
+        if !raced.isEmpty {
+            existing.merge(try await storedIDs(of: raced, on: connection, logger: logger)) { first, _ in first }
         }
 
+        try await PostgresOrderLedger.save(ledger.values, now: now, on: connection, logger: logger)
         var raws = RawRequestColumns()
-        var deliveries = InsertDeliveries(now: now)
-        for index in leaders where stored.contains(records[index].event.id.rawValue) {
-            let raw = records[index].raw
-            raws.append(eventID: records[index].event.id.rawValue, method: raw.method, path: raw.path, query: raw.query,
+        var planned: [PlannedDelivery] = []
+        for index in fresh where stored.contains(records[index].event.id.rawValue) {
+            let record = records[index]
+            let raw = record.raw
+            raws.append(eventID: record.event.id.rawValue, method: raw.method, path: raw.path, query: raw.query,
                         headers: HeaderCoding.render(raw.headers), body: raw.body, remoteAddress: raw.remoteAddress,
                         receivedAt: raw.receivedAt.millisecondsSinceEpoch)
-            var seen = Set<String>()
-            for endpoint in records[index].endpoints where seen.insert(endpoint).inserted {
-                deliveries.eventIDs.append(records[index].event.id.rawValue)
-                deliveries.endpoints.append(endpoint)
-            }
+            planned += PostgresOrderLedger.plan(eventID: record.event.id, targets: record.targets, slot: placed[index]?.slot)
         }
         _ = try await connection.insert(InsertRows(raws), logger: logger)
-        if !deliveries.eventIDs.isEmpty {
-            _ = try await connection.rows(deliveries, logger: logger)
+        let deliveries = try await PostgresOrderLedger.insertDeliveries(planned, now: now, on: connection, logger: logger)
+        if deliveries.due > 0 {
             try await connection.query("SELECT pg_notify(\(PostgresEventLog.deliveriesChannel), '')", logger: logger)
         }
 
+        var deliveryCounts: [String: Int] = [:]
+        for delivery in planned { deliveryCounts[delivery.eventID, default: 0] += 1 }
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(records.count)
         for (index, record) in records.enumerated() {
             if let first = leader[index] {
                 outcomes.append(.duplicate(of: outcomes[first].eventID))
             } else if stored.contains(record.event.id.rawValue) {
-                outcomes.append(.stored(record.event.id))
+                let slot = placed[index]?.slot
+                outcomes.append(.stored(record.event.id, order: slot?.placement, deliveries: deliveryCounts[record.event.id.rawValue] ?? 0))
             } else if let dedup = DedupKey(record), let id = existing[dedup] {
                 outcomes.append(.duplicate(of: id))
             } else {
@@ -116,6 +139,22 @@ enum PostgresAppendBatch {
             }
         }
         return outcomes
+    }
+
+    /// The stored event ids of `keys` (those stored).
+    private static func storedIDs(of keys: [DedupKey], on connection: PostgresConnection, logger: Logger) async throws -> [DedupKey: EventID] {
+        guard !keys.isEmpty else { return [:] }
+        var lookup = ExistingIDs()
+        for key in keys {
+            lookup.providers.append(key.provider)
+            lookup.keys.append(key.key)
+        }
+        var found: [DedupKey: EventID] = [:]
+        for (provider, key, id) in try await connection.rows(lookup, logger: logger) {
+            guard let eventID = EventID(id) else { throw PostgresEventLogError.corruptRow(table: "events", key: id, reason: "not an event id") }
+            found[DedupKey(provider: provider, key: key)] = eventID
+        }
+        return found
     }
 }
 
@@ -130,11 +169,11 @@ private struct InsertEvents: PostgresPreparedStatement {
     typealias Row = String
     var columns = EventColumns()
 
-    mutating func append(_ record: IngestRecord) {
-        let event = record.event
+    /// - Parameter event: as placed (its envelope carries `data.order`).
+    mutating func append(_ event: Event, dedupKey: String?) {
         columns.append(id: event.id.rawValue, type: event.type.rawValue, provider: event.data.provider, route: event.data.route,
                        channel: event.data.channel.rawValue, verified: event.data.verified, orderID: event.data.orderID,
-                       receivedAt: event.data.receivedAt.millisecondsSinceEpoch, dedupKey: record.dedupKey, envelope: event.envelopeBytes,
+                       receivedAt: event.data.receivedAt.millisecondsSinceEpoch, dedupKey: dedupKey, envelope: event.envelopeBytes,
                        revision: 1)
     }
 
@@ -164,27 +203,4 @@ private struct ExistingIDs: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> (String, String, String) { try row.decode((String, String, String).self) }
-}
-
-/// One pending delivery, due now, per (event, endpoint) pair.
-struct InsertDeliveries: PostgresPreparedStatement {
-    static let sql = """
-        INSERT INTO deliveries (event_id, endpoint, state, attempt_count, next_attempt_at_ms, created_at_ms, updated_at_ms)
-        SELECT event_id, endpoint, 'pending', 0, $3, $3, $3 FROM unnest($1::text[], $2::text[]) AS d(event_id, endpoint)
-        RETURNING id
-        """
-    typealias Row = Int64
-    var eventIDs: [String] = []
-    var endpoints: [String] = []
-    let now: Int64
-
-    init(now: Int64) { self.now = now }
-
-    func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 3)
-        b.append(eventIDs); b.append(endpoints); b.append(now)
-        return b
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
 }

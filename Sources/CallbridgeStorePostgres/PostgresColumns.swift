@@ -166,14 +166,15 @@ extension RawRequestColumns {
     }
 }
 
-/// Every `deliveries` column, id and `superseded_by` included (`log copy`).
-/// A `superseded_by` names a delivery of the same event, so of the same
-/// batch: the reference is checked at the end of the one statement.
+/// Every `deliveries` column, id, `superseded_by` and the order chain
+/// included (`log copy`). A `superseded_by` names a delivery of the same
+/// event, so of the same batch: the reference is checked at the end of the
+/// one statement. `order_ref` has no foreign key to check.
 struct DeliveryColumns: UnnestColumns {
     static let table = "deliveries"
     static let insertColumns = """
         id, event_id, endpoint, state, attempt_count, next_attempt_at_ms, lease_owner, lease_expires_at_ms,
-        last_status_code, last_error, created_at_ms, updated_at_ms, superseded_by
+        last_status_code, last_error, created_at_ms, updated_at_ms, superseded_by, order_ref, order_seq
         """
     static let select = """
         SELECT id, event_id, endpoint, state, attempt_count,
@@ -183,13 +184,14 @@ struct DeliveryColumns: UnnestColumns {
                CASE WHEN status_null THEN NULL ELSE last_status_code END,
                CASE WHEN error_null THEN NULL ELSE last_error END,
                created_at_ms, updated_at_ms,
-               CASE WHEN superseded_null THEN NULL ELSE superseded_by END
+               CASE WHEN superseded_null THEN NULL ELSE superseded_by END,
+               CASE WHEN ref_null THEN NULL ELSE order_ref END, CASE WHEN seq_null THEN NULL ELSE order_seq END
         FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::bool[], $8::text[], $9::bool[],
                     $10::int8[], $11::bool[], $12::int8[], $13::bool[], $14::text[], $15::bool[], $16::int8[], $17::int8[],
-                    $18::int8[], $19::bool[])
+                    $18::int8[], $19::bool[], $20::int8[], $21::bool[], $22::int8[], $23::bool[])
              AS r(id, event_id, endpoint, state, attempt_count, next_attempt_at_ms, next_null, lease_owner, owner_null,
                   lease_expires_at_ms, expires_null, last_status_code, status_null, last_error, error_null, created_at_ms, updated_at_ms,
-                  superseded_by, superseded_null)
+                  superseded_by, superseded_null, order_ref, ref_null, order_seq, seq_null)
         """
 
     private var ids: [Int64] = []
@@ -206,6 +208,8 @@ struct DeliveryColumns: UnnestColumns {
     private var createdAt: [Int64] = []
     private var updatedAt: [Int64] = []
     private var supersededBy = NullableColumn<Int64>(placeholder: 0)
+    private var orderRefs = NullableColumn<Int64>(placeholder: 0)
+    private var orderSeqs = NullableColumn<Int64>(placeholder: 0)
 
     init(_ rows: [LogCopyDelivery]) {
         for row in rows {
@@ -222,6 +226,8 @@ struct DeliveryColumns: UnnestColumns {
             createdAt.append(row.createdAtMilliseconds)
             updatedAt.append(row.updatedAtMilliseconds)
             supersededBy.append(row.supersededBy)
+            orderRefs.append(row.orderRef)
+            orderSeqs.append(row.orderSeq)
         }
     }
 
@@ -234,6 +240,7 @@ struct DeliveryColumns: UnnestColumns {
         b.append(lastErrors.values); b.append(lastErrors.isNull)
         b.append(createdAt); b.append(updatedAt)
         b.append(supersededBy.values); b.append(supersededBy.isNull)
+        b.append(orderRefs.values); b.append(orderRefs.isNull); b.append(orderSeqs.values); b.append(orderSeqs.isNull)
     }
 }
 
@@ -306,5 +313,76 @@ struct RevisionColumns: UnnestColumns {
 
     func bind(_ b: inout PostgresBindings) {
         b.append(eventIDs); b.append(revisions); b.append(types); b.append(envelopes); b.append(replacedAt)
+    }
+}
+
+/// Every `orders` column, id included (`log copy`). Key text goes through
+/// `postgresText`, as when ingest creates the row.
+struct OrderColumns: UnnestColumns {
+    static let table = "orders"
+    static let insertColumns = """
+        id, provider, order_id, state, amount, currency, expected_amount, expected_currency, first_seen_ms, last_seen_ms, last_event_id,
+        event_count, conflict_count, ledger, created_at_ms, updated_at_ms
+        """
+    static let select = """
+        SELECT id, provider, order_id, state, CASE WHEN amount_null THEN NULL ELSE amount END,
+               CASE WHEN currency_null THEN NULL ELSE currency END, CASE WHEN expected_amount_null THEN NULL ELSE expected_amount END,
+               CASE WHEN expected_currency_null THEN NULL ELSE expected_currency END, CASE WHEN first_null THEN NULL ELSE first_seen_ms END,
+               CASE WHEN last_null THEN NULL ELSE last_seen_ms END, CASE WHEN event_null THEN NULL ELSE last_event_id END,
+               event_count, conflict_count, ledger, created_at_ms, updated_at_ms
+        FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::bool[], $9::text[], $10::bool[],
+                    $11::text[], $12::bool[], $13::int8[], $14::bool[], $15::int8[], $16::bool[], $17::text[], $18::bool[], $19::int8[],
+                    $20::int8[], $21::text[], $22::int8[], $23::int8[])
+             AS r(id, provider, order_id, state, amount, amount_null, currency, currency_null, expected_amount, expected_amount_null,
+                  expected_currency, expected_currency_null, first_seen_ms, first_null, last_seen_ms, last_null, last_event_id, event_null,
+                  event_count, conflict_count, ledger, created_at_ms, updated_at_ms)
+        """
+
+    private var ids: [Int64] = []
+    var count: Int { ids.count }
+    private var providers: [String] = []
+    private var orderIDs: [String] = []
+    private var states: [String] = []
+    private var amounts = NullableColumn<String>(placeholder: "")
+    private var currencies = NullableColumn<String>(placeholder: "")
+    private var expectedAmounts = NullableColumn<String>(placeholder: "")
+    private var expectedCurrencies = NullableColumn<String>(placeholder: "")
+    private var firstSeen = NullableColumn<Int64>(placeholder: 0)
+    private var lastSeen = NullableColumn<Int64>(placeholder: 0)
+    private var lastEventIDs = NullableColumn<String>(placeholder: "")
+    private var eventCounts: [Int64] = []
+    private var conflictCounts: [Int64] = []
+    private var ledgers: [String] = []
+    private var createdAt: [Int64] = []
+    private var updatedAt: [Int64] = []
+
+    init(_ rows: [LogCopyOrder]) {
+        for row in rows {
+            ids.append(row.id)
+            providers.append(row.provider.postgresText)
+            orderIDs.append(row.orderID.postgresText)
+            states.append(row.state.postgresText)
+            amounts.append(row.amount?.postgresText)
+            currencies.append(row.currency?.postgresText)
+            expectedAmounts.append(row.expectedAmount?.postgresText)
+            expectedCurrencies.append(row.expectedCurrency?.postgresText)
+            firstSeen.append(row.firstSeenMilliseconds)
+            lastSeen.append(row.lastSeenMilliseconds)
+            lastEventIDs.append(row.lastEventID?.postgresText)
+            eventCounts.append(row.eventCount)
+            conflictCounts.append(row.conflictCount)
+            ledgers.append(row.ledger.postgresText)
+            createdAt.append(row.createdAtMilliseconds)
+            updatedAt.append(row.updatedAtMilliseconds)
+        }
+    }
+
+    func bind(_ b: inout PostgresBindings) {
+        b.append(ids); b.append(providers); b.append(orderIDs); b.append(states)
+        b.append(amounts.values); b.append(amounts.isNull); b.append(currencies.values); b.append(currencies.isNull)
+        b.append(expectedAmounts.values); b.append(expectedAmounts.isNull); b.append(expectedCurrencies.values); b.append(expectedCurrencies.isNull)
+        b.append(firstSeen.values); b.append(firstSeen.isNull); b.append(lastSeen.values); b.append(lastSeen.isNull)
+        b.append(lastEventIDs.values); b.append(lastEventIDs.isNull)
+        b.append(eventCounts); b.append(conflictCounts); b.append(ledgers); b.append(createdAt); b.append(updatedAt)
     }
 }

@@ -197,19 +197,35 @@ struct PostgresCompletion: Sendable {
     var now: Timestamp
 
     /// Records every attempt and resolves each delivery whose lease is still
-    /// held, in one statement; a failing batch is retried item by item.
+    /// held, in one statement, then releases the successor of every
+    /// per-order delivery that ended (succeeded or dead), all in one
+    /// transaction: a crash in between leaves the attempt unrecorded and the
+    /// lease to expire, never a chain without an active delivery. A failing
+    /// batch is retried in halves.
     static func write(_ batch: [PostgresCompletion], client: PostgresClient, logger: Logger) async throws -> [Result<Bool, any Error>] {
         await PostgresBatch.isolating(batch) { batch in
             let statement = CompleteAttempts(batch)
-            var resolved = Set<Int64>()
-            for try await id in try await client.execute(statement, logger: logger) { resolved.insert(id) }
+            let resolved = try await client.withTransaction(logger: logger) { connection in
+                var resolved = Set<Int64>()
+                var finished: [(deliveryID: Int64, orderRef: Int64, now: Int64)] = []
+                for (id, orderRef, state, now) in try await connection.rows(statement, logger: logger) {
+                    resolved.insert(id)
+                    if let orderRef, state != DeliveryState.pending.rawValue { finished.append((id, orderRef, now)) }
+                }
+                let released = try await PostgresOrderLedger.releaseSuccessors(of: finished, on: connection, logger: logger)
+                if released > 0 {
+                    try await connection.query("SELECT pg_notify(\(PostgresEventLog.deliveriesChannel), '')", logger: logger)
+                }
+                return resolved
+            }
             return batch.map { resolved.contains($0.lease.id) }
         }
     }
 }
 
 /// Inserts the attempts and resolves the deliveries still leased by their
-/// owner; returns the ids of the deliveries it resolved.
+/// owner; returns the id, order row (per-order deliveries), new state and
+/// completion time of each delivery it resolved.
 struct CompleteAttempts: PostgresPreparedStatement {
     static let sql = """
         WITH input AS (
@@ -230,9 +246,9 @@ struct CompleteAttempts: PostgresPreparedStatement {
             last_error = CASE WHEN u.error_null THEN NULL ELSE u.error END, updated_at_ms = u.now
         FROM input u
         WHERE d.id = u.id AND d.state = 'in_flight' AND d.lease_owner = u.owner AND d.lease_expires_at_ms = u.lease_expires_at_ms
-        RETURNING d.id
+        RETURNING d.id, d.order_ref, d.state, u.now
         """
-    typealias Row = Int64
+    typealias Row = (Int64, Int64?, String, Int64)
     var ids: [Int64] = []
     var owners: [String] = []
     var numbers: [Int64] = []
@@ -283,5 +299,5 @@ struct CompleteAttempts: PostgresPreparedStatement {
         return b
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((Int64, Int64?, String, Int64).self) }
 }

@@ -5,7 +5,8 @@ import NIOCore
 import PostgresNIO
 
 /// Writing rows exported from another log (`callbridge log copy`), keeping
-/// every id: event ids, delivery ids and attempt ids.
+/// every id: event ids, delivery ids, attempt ids and order ids (deliveries
+/// of `per_order` endpoints name their order row by id).
 ///
 /// Invariants:
 /// - a batch is written in one transaction, so a copy that is interrupted
@@ -24,12 +25,13 @@ extension PostgresEventLog {
     /// the same batch (or copied already).
     @discardableResult
     public func importBatch(_ batch: LogCopyBatch) async throws -> LogCopyCounts {
-        guard !batch.isEmpty else { return .zero }
+        guard batch.counts != .zero else { return .zero }
         let events = InsertRows(EventColumns(batch.events))
         let raws = InsertRows(RawRequestColumns(batch.rawRequests))
         let deliveries = InsertRows(DeliveryColumns(batch.deliveries))
         let attempts = InsertRows(AttemptColumns(batch.attempts))
         let revisions = InsertRows(RevisionColumns(batch.revisions))
+        let orders = InsertRows(OrderColumns(batch.orders))
         return try await database("import a batch of \(batch.events.count) events") {
             try await client.withTransaction(logger: logger) { [logger] connection in
                 var counts = LogCopyCounts.zero
@@ -38,6 +40,7 @@ extension PostgresEventLog {
                 counts.deliveries = try await connection.insert(deliveries, logger: logger)
                 counts.attempts = try await connection.insert(attempts, logger: logger)
                 counts.revisions = try await connection.insert(revisions, logger: logger)
+                counts.orders = try await connection.insert(orders, logger: logger)
                 return counts
             }
         }
@@ -47,18 +50,20 @@ extension PostgresEventLog {
     /// events by `(id, revision)`, raw requests by event id, deliveries by
     /// `(id, event_id, updated_at_ms)` (every change to a delivery moves
     /// `updated_at_ms`), attempts by `(id, delivery_id)`, revisions by
-    /// `(event_id, revision)`. After a successful `importBatch` it equals
+    /// `(event_id, revision)`, orders by `(id, provider, order_id,
+    /// updated_at_ms)` (every placement moves `updated_at_ms`). After a successful `importBatch` it equals
     /// `batch.counts`; less means rows were skipped because a row with the
     /// same key was there already and differs (another log's row, or a copy
     /// taken before the source changed).
     public func presentCounts(of batch: LogCopyBatch) async throws -> LogCopyCounts {
-        guard !batch.isEmpty else { return .zero }
+        guard batch.counts != .zero else { return .zero }
         let statement = PresentCounts(batch)
         return try await database("count copied rows") {
             try await client.withConnection { [logger] connection in
                 var counts = LogCopyCounts.zero
                 for try await row in try await connection.execute(statement, logger: logger) {
-                    counts = LogCopyCounts(events: row.0, rawRequests: row.1, deliveries: row.2, attempts: row.3, revisions: row.4, endpointStates: 0)
+                    counts = LogCopyCounts(events: row.0, rawRequests: row.1, deliveries: row.2, attempts: row.3, revisions: row.4, orders: row.5,
+                                           endpointStates: 0)
                 }
                 return counts
             }
@@ -89,13 +94,13 @@ extension PostgresEventLog {
         }
     }
 
-    /// Moves the `deliveries` and `attempts` id sequences past the greatest
-    /// id stored (never backwards), so the next delivery or attempt created
-    /// on this log gets an id greater than every copied one.
+    /// Moves the `deliveries`, `attempts` and `orders` id sequences past the
+    /// greatest id stored (never backwards), so the next delivery, attempt or
+    /// order created on this log gets an id greater than every copied one.
     public func finishImport() async throws {
         try await database("advance the id sequences") {
             try await client.withTransaction(logger: logger) { [logger] connection in
-                for table in ["deliveries", "attempts"] {
+                for table in ["deliveries", "attempts", "orders"] {
                     try await connection.query(PostgresQuery(unsafeSQL: """
                         SELECT setval(pg_get_serial_sequence('\(table)', 'id'),
                                       GREATEST((SELECT COALESCE(max(id), 0) FROM \(table)),
@@ -112,11 +117,12 @@ extension PostgresEventLog {
         try await database("count rows") {
             try await client.rows("""
                 SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM raw_requests), (SELECT count(*) FROM deliveries),
-                       (SELECT count(*) FROM attempts), (SELECT count(*) FROM event_revisions), (SELECT count(*) FROM endpoint_states)
+                       (SELECT count(*) FROM attempts), (SELECT count(*) FROM event_revisions), (SELECT count(*) FROM orders),
+                       (SELECT count(*) FROM endpoint_states)
                 """, logger: logger) { row in
-                let (events, raws, deliveries, attempts, revisions, states) = try row.decode((Int, Int, Int, Int, Int, Int).self)
+                let (events, raws, deliveries, attempts, revisions, orders, states) = try row.decode((Int, Int, Int, Int, Int, Int, Int).self)
                 return LogCopyCounts(events: events, rawRequests: raws, deliveries: deliveries, attempts: attempts, revisions: revisions,
-                                     endpointStates: states)
+                                     orders: orders, endpointStates: states)
             }.first ?? .zero
         }
     }
@@ -195,9 +201,12 @@ private struct PresentCounts: PostgresPreparedStatement {
                (SELECT count(*) FROM attempts a JOIN unnest($7::int8[], $8::int8[]) AS k(id, delivery_id)
                     ON a.id = k.id AND a.delivery_id = k.delivery_id)::int8,
                (SELECT count(*) FROM event_revisions v JOIN unnest($9::text[], $10::int8[]) AS k(event_id, revision)
-                    ON v.event_id = k.event_id AND v.revision = k.revision)::int8
+                    ON v.event_id = k.event_id AND v.revision = k.revision)::int8,
+               (SELECT count(*) FROM orders o JOIN unnest($11::int8[], $12::text[], $13::text[], $14::int8[])
+                    AS k(id, provider, order_id, updated_at_ms)
+                    ON o.id = k.id AND o.provider = k.provider AND o.order_id = k.order_id AND o.updated_at_ms = k.updated_at_ms)::int8
         """
-    typealias Row = (Int, Int, Int, Int, Int)
+    typealias Row = (Int, Int, Int, Int, Int, Int)
 
     let eventIDs: [String]
     let eventRevisions: [Int64]
@@ -209,6 +218,10 @@ private struct PresentCounts: PostgresPreparedStatement {
     let attemptDeliveryIDs: [Int64]
     let revisionEventIDs: [String]
     let revisionNumbers: [Int64]
+    let orderIDs: [Int64]
+    let orderProviders: [String]
+    let orderKeys: [String]
+    let orderUpdatedAt: [Int64]
 
     init(_ batch: LogCopyBatch) {
         eventIDs = batch.events.map(\.id.rawValue)
@@ -221,15 +234,20 @@ private struct PresentCounts: PostgresPreparedStatement {
         attemptDeliveryIDs = batch.attempts.map(\.deliveryID)
         revisionEventIDs = batch.revisions.map(\.eventID.rawValue)
         revisionNumbers = batch.revisions.map(\.revision)
+        orderIDs = batch.orders.map(\.id)
+        orderProviders = batch.orders.map(\.provider.postgresText)
+        orderKeys = batch.orders.map(\.orderID.postgresText)
+        orderUpdatedAt = batch.orders.map(\.updatedAtMilliseconds)
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 10)
+        var b = PostgresBindings(capacity: 14)
         b.append(eventIDs); b.append(eventRevisions); b.append(rawEventIDs); b.append(deliveryIDs); b.append(deliveryEventIDs)
         b.append(deliveryUpdatedAt)
         b.append(attemptIDs); b.append(attemptDeliveryIDs); b.append(revisionEventIDs); b.append(revisionNumbers)
+        b.append(orderIDs); b.append(orderProviders); b.append(orderKeys); b.append(orderUpdatedAt)
         return b
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((Int, Int, Int, Int, Int).self) }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((Int, Int, Int, Int, Int, Int).self) }
 }

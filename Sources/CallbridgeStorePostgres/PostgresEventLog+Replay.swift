@@ -51,8 +51,7 @@ extension PostgresEventLog {
                 for plan in plans {
                     for endpoint in Set(plan.endpoints).sorted() {
                         var insert = InsertDeliveries(now: nowMS)
-                        insert.eventIDs = [plan.eventID.rawValue]
-                        insert.endpoints = [endpoint]
+                        insert.append(eventID: plan.eventID.rawValue, endpoint: endpoint)
                         guard let id = try await connection.rows(insert, logger: logger).first else { continue }
                         created += 1
                         if let old = plan.supersedes[endpoint] {
@@ -68,61 +67,70 @@ extension PostgresEventLog {
         }
     }
 
-    public func revise(_ event: Event, now: Timestamp) async throws -> Bool {
+    public func revise(_ event: Event, now: Timestamp) async throws -> RevisionOutcome? {
         try await database("revise an event") {
             try await client.withTransaction(logger: logger) { [logger] connection in
-                try await Self.writeRevision(event, on: connection, logger: logger, now: now.millisecondsSinceEpoch, onlyIfUnverified: false)
+                try await Self.writeRevision(event, on: connection, logger: logger, now: now.millisecondsSinceEpoch, onlyIfUnverified: false)?.outcome
             }
         }
     }
 
-    public func confirm(_ event: Event, addingDeliveriesTo endpoints: [String]) async throws -> Int? {
+    public func confirm(_ event: Event, addingDeliveriesTo targets: [DeliveryTarget]) async throws -> ConfirmOutcome? {
         let now = AppendBatchWriter.currentTimestamp().millisecondsSinceEpoch
         return try await database("confirm an event") {
-            try await client.withTransaction(logger: logger) { [logger] connection -> Int? in
-                guard try await Self.writeRevision(event, on: connection, logger: logger, now: now, onlyIfUnverified: true) else { return nil }
+            try await client.withTransaction(logger: logger) { [logger] connection -> ConfirmOutcome? in
+                // A new revision like any other (the unverified form is kept), placed again in its order's story.
+                guard let revision = try await Self.writeRevision(event, on: connection, logger: logger, now: now, onlyIfUnverified: true) else {
+                    return nil
+                }
                 var existing = Set<String>()
                 for try await endpoint in try await connection.query("SELECT endpoint FROM deliveries WHERE event_id = \(event.id.rawValue)",
                                                                      logger: logger).decode(String.self) {
                     existing.insert(endpoint)
                 }
-                var insert = InsertDeliveries(now: now)
-                var added = Set<String>()
-                for endpoint in endpoints where !existing.contains(endpoint) && added.insert(endpoint).inserted {
-                    insert.eventIDs.append(event.id.rawValue)
-                    insert.endpoints.append(endpoint)
-                }
-                if !insert.eventIDs.isEmpty {
-                    _ = try await connection.rows(insert, logger: logger)
+                let planned = PostgresOrderLedger.plan(eventID: event.id, targets: targets.filter { !existing.contains($0.endpoint) },
+                                                       slot: revision.slot)
+                let added = try await PostgresOrderLedger.insertDeliveries(planned, now: now, on: connection, logger: logger)
+                if added.due > 0 {
                     try await connection.query("SELECT pg_notify(\(Self.deliveriesChannel), '')", logger: logger)
                 }
-                return added.count
+                return ConfirmOutcome(addedDeliveries: added.inserted, order: revision.slot?.placement)
             }
         }
     }
 
     /// Keeps the current form in `event_revisions` and stores `event` as the
-    /// next revision; the event row is locked first, so two processes
-    /// revising at once number their revisions one after the other.
-    static func writeRevision(_ event: Event, on connection: PostgresConnection, logger: Logger, now: Int64, onlyIfUnverified: Bool) async throws -> Bool {
+    /// next revision, placed again in its order's story. The event row is
+    /// locked first, so two processes revising at once number their
+    /// revisions one after the other, then the order's row (`FOR UPDATE`,
+    /// through `PostgresOrderLedger.lock`), so the placement's sequence
+    /// follows every other placement of the order. Nil if the event is
+    /// unknown, or verified already when `onlyIfUnverified`.
+    static func writeRevision(_ event: Event, on connection: PostgresConnection, logger: Logger, now: Int64,
+                              onlyIfUnverified: Bool) async throws -> PostgresStoredRevision? {
         var current: (Int64, String, ByteBuffer, Bool)?
         for try await row in try await connection.query("""
             SELECT revision, type, envelope, verified FROM events WHERE id = \(event.id.rawValue) FOR UPDATE
             """, logger: logger).decode((Int64, String, ByteBuffer, Bool).self) {
             current = row
         }
-        guard let (revision, type, envelope, verified) = current else { return false }
-        if onlyIfUnverified, verified { return false }
+        guard let (revision, type, envelope, verified) = current else { return nil }
+        if onlyIfUnverified, verified { return nil }
+        let previousOrder = (try? Event(envelopeBytes: Array(envelope.readableBytesView)))?.data.order
         try await connection.query("""
             INSERT INTO event_revisions (event_id, revision, type, envelope, replaced_at_ms)
             VALUES (\(event.id.rawValue), \(revision), \(type), \(envelope), \(now))
             """, logger: logger)
+        var revised = event
+        var ledger = try await PostgresOrderLedger.lock(orderOf: event, now: now, on: connection, logger: logger)
+        let slot = try PostgresOrderLedger.place(&revised, in: &ledger)
+        try await PostgresOrderLedger.save(ledger.values, now: now, on: connection, logger: logger)
         try await connection.query("""
-            UPDATE events SET type = \(event.type.rawValue), verified = \(event.data.verified), order_id = \(event.data.orderID),
-                              envelope = \(ByteBuffer(bytes: event.envelopeBytes)), revision = \(revision + 1)
-            WHERE id = \(event.id.rawValue)
+            UPDATE events SET type = \(revised.type.rawValue), verified = \(revised.data.verified), order_id = \(revised.data.orderID?.postgresText),
+                              envelope = \(ByteBuffer(bytes: revised.envelopeBytes)), revision = \(revision + 1)
+            WHERE id = \(revised.id.rawValue)
             """, logger: logger)
-        return true
+        return PostgresStoredRevision(outcome: RevisionOutcome(event: revised, previousOrder: previousOrder), slot: slot)
     }
 
     public func revisions(of id: EventID) async throws -> [EventRevision] {
@@ -136,4 +144,11 @@ extension PostgresEventLog {
             }
         }
     }
+}
+
+/// A revision as `writeRevision` stored it, with the ledger row it was
+/// placed in (nil without an order id).
+struct PostgresStoredRevision: Sendable {
+    var outcome: RevisionOutcome
+    var slot: PostgresOrderSlot?
 }

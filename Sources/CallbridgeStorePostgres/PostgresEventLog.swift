@@ -20,7 +20,11 @@ import Synchronization
 ///   once never get the same delivery, and a lease that expires (its owner
 ///   died) is taken by the next process that leases;
 /// - every transaction that adds due deliveries sends `NOTIFY
-///   callbridge_deliveries` on commit (see `watchDeliveries`).
+///   callbridge_deliveries` on commit (see `watchDeliveries`);
+/// - an event with an order id is placed in its order's story in the
+///   transaction that stores it, with the order's ledger row locked
+///   (`PostgresOrderLedger`), so processes appending one order's events
+///   number them 1, 2, 3 … without gap or repeat.
 public final class PostgresEventLog: EventLog, DeliveryNotifying, Sendable {
     /// The NOTIFY channel that says "deliveries were committed".
     public static let deliveriesChannel = "callbridge_deliveries"

@@ -103,6 +103,44 @@ enum PostgresSchema {
             )
             """,
         ]),
+        // v2: the order ledger, as SQLite's "v4". One row per (provider, order
+        // id): `ledger` is the entry as OrderLedgerEntry.json renders it (the
+        // source of truth), the other columns copy its fields for filtering.
+        // Deliveries of `ordering: per_order` endpoints name their order's row
+        // (`order_ref`, no foreign key, as on SQLite: `log copy` may write a
+        // delivery before its order) and the event's place in the story; a
+        // parked one (pending, no due time) waits for the one before it.
+        ("v2", [
+            """
+            CREATE TABLE orders (
+                id                BIGSERIAL PRIMARY KEY,
+                provider          TEXT   NOT NULL,
+                order_id          TEXT   NOT NULL,
+                state             TEXT   NOT NULL,
+                amount            TEXT,
+                currency          TEXT,
+                expected_amount   TEXT,
+                expected_currency TEXT,
+                first_seen_ms     BIGINT,
+                last_seen_ms      BIGINT,
+                last_event_id     TEXT,
+                event_count       BIGINT NOT NULL,
+                conflict_count    BIGINT NOT NULL,
+                ledger            TEXT   NOT NULL,
+                created_at_ms     BIGINT NOT NULL,
+                updated_at_ms     BIGINT NOT NULL,
+                CONSTRAINT orders_key UNIQUE (provider, order_id)
+            )
+            """,
+            "CREATE INDEX orders_by_state ON orders (state, id)",
+            "CREATE INDEX events_by_order ON events (provider, order_id)",
+            "ALTER TABLE deliveries ADD COLUMN order_ref BIGINT",
+            "ALTER TABLE deliveries ADD COLUMN order_seq BIGINT",
+            """
+            CREATE INDEX deliveries_order_chain ON deliveries (order_ref, endpoint, order_seq)
+                WHERE order_ref IS NOT NULL AND state IN ('pending', 'in_flight')
+            """,
+        ]),
     ]
 
     /// Applies every missing migration; returns the ids it applied (empty

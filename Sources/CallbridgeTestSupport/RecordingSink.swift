@@ -36,6 +36,8 @@ public final class RecordingSink: Sendable {
     private struct State {
         var received: [Received] = []
         var scripts: [String: [Reply]] = [:]
+        /// Scripts that apply to requests of a path whose body contains a marker, checked first.
+        var markedScripts: [(path: String, marker: [UInt8], replies: [Reply])] = []
         var defaults: [String: Reply] = [:]
     }
 
@@ -53,6 +55,12 @@ public final class RecordingSink: Sendable {
         state.withLock { $0.scripts[path, default: []] += replies }
     }
 
+    /// Queues replies for requests to `path` whose body contains `marker`
+    /// (e.g. one order's id), used before the path's own script.
+    public func script(_ path: String, bodyContaining marker: String, _ replies: [Reply]) {
+        state.withLock { $0.markedScripts.append((path, Array(marker.utf8), replies)) }
+    }
+
     /// The reply for `path` once its script is used up.
     public func setDefault(_ path: String, _ reply: Reply) {
         state.withLock { $0.defaults[path] = reply }
@@ -65,6 +73,11 @@ public final class RecordingSink: Sendable {
     func reply(for request: Received) -> Reply {
         state.withLock { state in
             state.received.append(request)
+            if let index = state.markedScripts.firstIndex(where: { script in
+                script.path == request.path && !script.replies.isEmpty && request.body.contains(marker: script.marker)
+            }) {
+                return state.markedScripts[index].replies.removeFirst()
+            }
             if var queue = state.scripts[request.path], !queue.isEmpty {
                 let next = queue.removeFirst()
                 state.scripts[request.path] = queue
@@ -143,4 +156,16 @@ public func eventually(timeout: Duration = .seconds(20), _ condition: @Sendable 
         try? await Task.sleep(for: .milliseconds(20))
     }
     return (try? await condition()) == true
+}
+
+extension Array where Element == UInt8 {
+    /// Whether `marker` occurs in these bytes (an empty marker always does).
+    func contains(marker: [UInt8]) -> Bool {
+        guard !marker.isEmpty else { return true }
+        guard marker.count <= count else { return false }
+        for start in 0...(count - marker.count) where self[start] == marker[0] && Array(self[start..<(start + marker.count)]) == marker {
+            return true
+        }
+        return false
+    }
 }

@@ -16,7 +16,7 @@ import Testing
         let source = try await LogCopyFixture.build(path: dir + "/src.sqlite")
         let sourceLog = source.log
         let sourceCounts = try await sourceLog.exportCounts()
-        #expect(sourceCounts == LogCopyCounts(events: 5, rawRequests: 5, deliveries: 5, attempts: 3, revisions: 1, endpointStates: 2))
+        #expect(sourceCounts == LogCopyCounts(events: 6, rawRequests: 6, deliveries: 6, attempts: 3, revisions: 1, orders: 5, endpointStates: 2))
 
         // `postgres:` + URL, in batches of 2 events (three transactions).
         let first = try runCallbridge(["log", "copy", "--from", "sqlite:src.sqlite", "--to", "postgres:" + databaseURL, "--batch-size", "2"],
@@ -43,7 +43,12 @@ import Testing
 
             // New rows get ids after every copied one.
             let fresh = LogCopyFixture.record(dedupKey: "pay_new", endpoints: ["orders"], millis: LogCopyFixture.now())
-            #expect(try await target.append(fresh) == .stored(fresh.event.id))
+            let freshOutcome = try await target.append(fresh)
+            #expect(freshOutcome.eventID == fresh.event.id)
+            #expect(freshOutcome.isStored)
+            #expect(freshOutcome.order?.sequence == 1)
+            let maxOrder = try #require(try await sourceLog.orders(matching: OrderQuery(limit: 100)).map(\.cursor).max())
+            #expect(try #require(try await target.orders(matching: OrderQuery(limit: 1)).first).cursor > maxOrder)
             let maxDelivery = try #require(source.deliveryIDs.max())
             let newDelivery = try #require(try await target.deliveries(forEvent: fresh.event.id).first)
             #expect(newDelivery.id > maxDelivery)
@@ -56,6 +61,16 @@ import Testing
             let newAttempt = try await TestPostgres.query(url: databaseURL, "SELECT id::text FROM attempts WHERE delivery_id = \(newDelivery.id)")
             let attemptID = try #require(newAttempt.first.flatMap { $0 }.flatMap { Int64($0) })
             #expect(attemptID > (source.attemptIDs.max() ?? 0))
+
+            // The copied ledger goes on where the source stopped: the next
+            // event of the chained order is placed third, parked behind the
+            // copied in-flight delivery.
+            var next = LogCopyFixture.record(dedupKey: "pay_7", endpoints: [], millis: LogCopyFixture.now())
+            next.event.data.orderID = source.chainedOrder
+            next.targets = [DeliveryTarget(endpoint: "orders", perOrder: true)]
+            let placed = try await target.append(next)
+            #expect(placed.order?.sequence == 3)
+            #expect(try await target.deliveries(forEvent: next.event.id).map(\.nextAttemptAt) == [nil])
             await target.close()
         } catch {
             await target.close()
@@ -70,6 +85,23 @@ import Testing
                                       environment: environment, directory: dir)
         #expect(third.status != 0)
         #expect(third.output.contains("is not empty"), "\(third.output)")
+        await TestPostgres.dropDatabase(url: databaseURL)
+    }
+
+    /// A log whose ledger holds registered orders and no event yet (the
+    /// merchant registered, no buyer paid) still copies them, in pages.
+    @Test func copiesOrdersOfALogWithoutEvents() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let databaseURL = try await TestPostgres.createDatabase(prefix: "cb_logcopy")
+        let source = try SQLiteEventLog(path: dir + "/src.sqlite")
+        for i in 0..<5 {
+            _ = try await source.registerOrder(provider: "juspay", orderID: "ord_\(i)", amount: DecimalAmount("100.00")!,
+                                               currency: CurrencyCode("USD")!, now: Timestamp(millisecondsSinceEpoch: LogCopyFixture.now()))
+        }
+        let result = try runCallbridge(["log", "copy", "--from", "sqlite:src.sqlite", "--to", databaseURL, "--batch-size", "2"], directory: dir)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(try await TestPostgres.query(url: databaseURL, "SELECT string_agg(order_id, ',' ORDER BY id) FROM orders") == ["ord_0,ord_1,ord_2,ord_3,ord_4"])
         await TestPostgres.dropDatabase(url: databaseURL)
     }
 
@@ -106,7 +138,7 @@ import Testing
         #expect(try await source.log.releaseLeases(owner: "worker-1", now: Timestamp(millisecondsSinceEpoch: LogCopyFixture.now() + 5)) == 1)
         let again = try runCallbridge(["log", "copy", "--from", "sqlite:src.sqlite", "--to", databaseURL], directory: dir)
         #expect(again.status != 0)
-        #expect(again.output.contains("deliveries: 5 in the source, 4 in the target as in the source"), "\(again.output)")
+        #expect(again.output.contains("deliveries: 6 in the source, 5 in the target as in the source"), "\(again.output)")
         await TestPostgres.dropDatabase(url: databaseURL)
     }
 
@@ -115,7 +147,9 @@ import Testing
     private func expectSameContent(source: LogCopyFixture, target: PostgresEventLog, databaseURL: String) async throws {
         let log = source.log
         let all = try await log.exportBatch(after: nil, limit: 1000)
-        #expect(all.events.count == 5)
+        #expect(all.events.count == 6)
+        #expect(all.orders.isEmpty)
+        #expect(try await log.exportOrders(after: nil, limit: 1000).count == 5)
         for event in all.events {
             let stored = try await log.event(id: event.id)
             #expect(stored != nil)
@@ -128,6 +162,17 @@ import Testing
             #expect(try await target.revisions(of: event.id) == (try await log.revisions(of: event.id)))
         }
         #expect(try await target.disabledEndpoints() == (try await log.disabledEndpoints()))
+
+        // The ledger: entries, listings (cursors are the copied ids) and stories.
+        let orders = try await log.orders(matching: OrderQuery(limit: 100))
+        #expect(try await target.orders(matching: OrderQuery(limit: 100)) == orders)
+        for listing in orders {
+            let entry = listing.entry
+            #expect(try await target.order(provider: entry.provider, orderID: entry.orderID) == entry)
+            #expect(try await target.orderStory(provider: entry.provider, orderID: entry.orderID)
+                    == (try await log.orderStory(provider: entry.provider, orderID: entry.orderID)))
+        }
+        #expect(all.deliveries.contains { $0.orderRef != nil && $0.orderSeq == 2 && $0.nextAttemptAtMilliseconds == nil })
         #expect(try await target.disabledEndpoints() == ["ledger": "410 Gone"])
 
         // The replayed delivery still points at its replacement.
@@ -136,7 +181,9 @@ import Testing
 
         // Every column, including those no read API returns (leases, updated_at).
         let states = try await log.exportEndpointStates()
-        #expect(try await LogCopyFixture.tableDigests(databaseURL) == LogCopyFixture.digests(of: all, states: states))
+        var everything = all
+        everything.orders = try await log.exportOrders(after: nil, limit: 1000)
+        #expect(try await LogCopyFixture.tableDigests(databaseURL) == LogCopyFixture.digests(of: everything, states: states))
         let leased = try #require(all.deliveries.first { $0.state == .inFlight })
         #expect(leased.leaseOwner == "worker-1" && leased.leaseExpiresAtMilliseconds != nil)
         #expect(all.rawRequests.contains { $0.body.isEmpty && $0.remoteAddress == nil })
@@ -185,6 +232,8 @@ struct LogCopyFixture {
     let log: SQLiteEventLog
     /// `pay_1`: succeeded to orders; dead to ledger, then replayed (superseded).
     let succeededEvent: EventID
+    /// The order of `pay_5` (in flight) and `pay_6` (parked behind it), per-order deliveries.
+    let chainedOrder: String
     let deliveryIDs: [Int64]
     let attemptIDs: [Int64]
 
@@ -232,7 +281,7 @@ struct LogCopyFixture {
         unverified.event.type = .paymentSucceeded
         unverified.event.data.verified = true
         unverified.event.data.verification = .confirmedByAPI
-        #expect(try await log.revise(unverified.event, now: Timestamp(millisecondsSinceEpoch: now())))
+        #expect(try await log.revise(unverified.event, now: Timestamp(millisecondsSinceEpoch: now())) != nil)
 
         // 4: a browser return with no body, no address, no order id.
         var empty = record(dedupKey: nil, endpoints: [], millis: next(), type: .paymentCancelled)
@@ -242,16 +291,29 @@ struct LogCopyFixture {
         empty.event.data.orderID = nil
         _ = try await log.append(empty)
 
-        // 5: leased and not finished: in flight, with a lease.
-        let inFlight = record(dedupKey: "pay_5", endpoints: ["orders"], millis: next())
+        // 5: leased and not finished: in flight, with a lease, at the head of its order's chain.
+        let perOrder = [DeliveryTarget(endpoint: "orders", perOrder: true)]
+        var inFlight = record(dedupKey: "pay_5", endpoints: [], millis: next())
+        inFlight.targets = perOrder
         _ = try await log.append(inFlight)
         #expect(try await leaseAll("orders").count == 1)
+
+        // 6: the same order's next event: its delivery is parked behind 5's.
+        var parked = record(dedupKey: "pay_6", endpoints: [], millis: next(), type: .refundPending)
+        parked.event.data.orderID = inFlight.event.data.orderID
+        parked.targets = perOrder
+        #expect(try await log.append(parked).order?.sequence == 2)
+
+        // An order registered before any of its events arrived.
+        _ = try await log.registerOrder(provider: "juspay", orderID: "ord_registered", amount: DecimalAmount("250.00")!,
+                                        currency: CurrencyCode("INR")!, now: Timestamp(millisecondsSinceEpoch: now()))
 
         try await log.setEndpoint("ledger", disabled: true, reason: "410 Gone", now: Timestamp(millisecondsSinceEpoch: now()))
         try await log.setEndpoint("orders", disabled: false, reason: nil, now: Timestamp(millisecondsSinceEpoch: now()))
 
         let all = try await log.exportBatch(after: nil, limit: 1000)
-        return LogCopyFixture(log: log, succeededEvent: paid.event.id, deliveryIDs: all.deliveries.map(\.id), attemptIDs: all.attempts.map(\.id))
+        return LogCopyFixture(log: log, succeededEvent: paid.event.id, chainedOrder: try #require(inFlight.event.data.orderID),
+                              deliveryIDs: all.deliveries.map(\.id), attemptIDs: all.attempts.map(\.id))
     }
 
     static func record(dedupKey: String?, endpoints: [String], millis: Int64, type: EventType = .paymentSucceeded,
@@ -294,10 +356,14 @@ struct LogCopyFixture {
                                            $0.receivedAtMilliseconds] }),
             lines(batch.deliveries.map { [$0.id, $0.eventID.rawValue, $0.endpoint, $0.state.rawValue, $0.attemptCount,
                                           $0.nextAttemptAtMilliseconds, $0.leaseOwner, $0.leaseExpiresAtMilliseconds, $0.lastStatusCode,
-                                          $0.lastError, $0.createdAtMilliseconds, $0.updatedAtMilliseconds, $0.supersededBy] }),
+                                          $0.lastError, $0.createdAtMilliseconds, $0.updatedAtMilliseconds, $0.supersededBy, $0.orderRef,
+                                          $0.orderSeq] }),
             lines(batch.attempts.map { [$0.id, $0.deliveryID, $0.number, $0.startedAtMilliseconds, $0.durationMilliseconds, $0.statusCode,
                                         $0.error, $0.responseSnippet] }),
             lines(batch.revisions.map { [$0.eventID.rawValue, $0.revision, $0.type, $0.envelope, $0.replacedAtMilliseconds] }),
+            lines(batch.orders.map { [$0.id, $0.provider, $0.orderID, $0.state, $0.amount, $0.currency, $0.expectedAmount, $0.expectedCurrency,
+                                      $0.firstSeenMilliseconds, $0.lastSeenMilliseconds, $0.lastEventID, $0.eventCount, $0.conflictCount,
+                                      $0.ledger, $0.createdAtMilliseconds, $0.updatedAtMilliseconds] }),
             lines(states.map { [$0.name, $0.disabled, $0.reason, $0.updatedAtMilliseconds] }),
         ]
     }
@@ -313,11 +379,23 @@ struct LogCopyFixture {
         digestQuery("raw_requests", ["event_id", "method", "path", "query", "headers", "body", "remote_address", "received_at_ms"],
                     orderBy: "event_id"),
         digestQuery("deliveries", ["id", "event_id", "endpoint", "state", "attempt_count", "next_attempt_at_ms", "lease_owner",
-                                   "lease_expires_at_ms", "last_status_code", "last_error", "created_at_ms", "updated_at_ms", "superseded_by"],
+                                   "lease_expires_at_ms", "last_status_code", "last_error", "created_at_ms", "updated_at_ms", "superseded_by",
+                                   "order_ref", "order_seq"],
                     orderBy: "id"),
         digestQuery("attempts", ["id", "delivery_id", "number", "started_at_ms", "duration_ms", "status_code", "error", "response_snippet"],
                     orderBy: "id"),
         digestQuery("event_revisions", ["event_id", "revision", "type", "envelope", "replaced_at_ms"], orderBy: "event_id, revision"),
+        digestQuery("orders", ["id", "provider", "order_id", "state", "amount", "currency", "expected_amount", "expected_currency",
+                               "first_seen_ms", "last_seen_ms", "last_event_id", "event_count", "conflict_count", "ledger", "created_at_ms",
+                               "updated_at_ms"], orderBy: "id"),
         digestQuery("endpoint_states", ["name", "disabled", "reason", "updated_at_ms"], orderBy: "name"),
     ]
+}
+
+extension AppendOutcome {
+    /// Stored, not a duplicate (its placement and deliveries are checked apart).
+    var isStored: Bool {
+        if case .stored = self { return true }
+        return false
+    }
 }

@@ -23,8 +23,11 @@ import Testing
             let first = try await log.leaseDue(owner: "a", now: now, leaseDuration: lease30s, capacity: ["orders": 3, "ledger": 10])
             #expect(first.filter { $0.endpoint == "orders" }.count == 3)
             #expect(first.filter { $0.endpoint == "ledger" }.count == 5)
-            let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.event.id, $0.event.envelopeBytes) })
+            // The bytes stored at commit (the appended event, placed in its order's story).
+            var byID: [EventID: [UInt8]] = [:]
+            for record in records { byID[record.event.id] = try #require(try await log.event(id: record.event.id)).event.envelopeBytes }
             #expect(first.allSatisfy { byID[$0.eventID] == $0.envelope })
+            #expect(first.allSatisfy { (try? Event(envelopeBytes: $0.envelope))?.data.order != nil })
 
             // A second dispatcher sees only what is still free.
             let second = try await log.leaseDue(owner: "b", now: now, leaseDuration: lease30s, capacity: ["orders": 10, "ledger": 10])

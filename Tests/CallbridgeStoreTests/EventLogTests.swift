@@ -15,11 +15,15 @@ struct EventLogTests {
             let record = Fixtures.record(dedupKey: "evt_V2_b737")
 
             let outcome = try await log.append(record)
-            #expect(outcome == .stored(record.event.id))
+            #expect(outcome.isStored(record.event.id))
 
+            // Stored as appended, placed in its order's story (`data.order`).
             let stored = try #require(try await log.event(id: record.event.id))
-            #expect(stored.event == record.event)
-            #expect(stored.event.envelopeBytes == record.event.envelopeBytes)
+            var placed = record.event
+            let placement = try #require(outcome.order)
+            placed.data.order = placement
+            #expect(stored.event == placed)
+            #expect(stored.event.envelopeBytes == placed.envelopeBytes)
             #expect(stored.raw == record.raw)
             #expect(stored.raw.body == record.raw.body)
             #expect(stored.raw.headers == record.raw.headers)
@@ -87,7 +91,9 @@ struct EventLogTests {
             first.event.data.orderID = "ord\u{0}1"
             let second = Fixtures.record(dedupKey: "key\u{0}1", millis: Fixtures.baseMillis + 1)
             let batch = try await GroupCommitProbe.writeBatch(log, [first, second, Fixtures.record(dedupKey: "plain")])
-            #expect(try batch.map { try $0.get() }.prefix(2) == [.stored(first.event.id), .duplicate(of: first.event.id)])
+            let outcomes = try batch.map { try $0.get() }
+            #expect(outcomes[0].isStored(first.event.id))
+            #expect(outcomes[1] == .duplicate(of: first.event.id))
             // The envelope keeps the exact value.
             #expect(try await log.event(id: first.event.id)?.event.data.orderID == "ord\u{0}1")
             #expect(try await log.append(Fixtures.record(dedupKey: "key\u{0}1", millis: Fixtures.baseMillis + 2)) == .duplicate(of: first.event.id))
@@ -101,7 +107,7 @@ struct EventLogTests {
             let first = Fixtures.record(dedupKey: "k1")
             let second = Fixtures.record(dedupKey: "k1", millis: Fixtures.baseMillis + 1)
 
-            #expect(try await log.append(first) == .stored(first.event.id))
+            #expect(try await log.append(first).isStored(first.event.id))
             #expect(try await log.append(second) == .duplicate(of: first.event.id))
 
             #expect(try await log.allEvents().map(\.id) == [first.event.id])
@@ -116,8 +122,8 @@ struct EventLogTests {
             let a = Fixtures.record(provider: "juspay", dedupKey: "k1")
             let b = Fixtures.record(provider: "nonstopay", dedupKey: "k1")
 
-            #expect(try await log.append(a) == .stored(a.event.id))
-            #expect(try await log.append(b) == .stored(b.event.id))
+            #expect(try await log.append(a).isStored(a.event.id))
+            #expect(try await log.append(b).isStored(b.event.id))
             #expect(try await log.allEvents().count == 2)
         }
     }
@@ -127,7 +133,7 @@ struct EventLogTests {
             let records = (0..<3).map { _ in Fixtures.record(dedupKey: nil) }
 
             for record in records {
-                #expect(try await log.append(record) == .stored(record.event.id))
+                #expect(try await log.append(record).isStored(record.event.id))
             }
             #expect(try await log.allEvents().count == 3)
         }
@@ -140,7 +146,7 @@ struct EventLogTests {
             let results = try await GroupCommitProbe.writeBatch(log, records)
 
             let outcomes = try results.map { try $0.get() }
-            #expect(outcomes.first == .stored(records[0].event.id))
+            #expect(outcomes.first?.isStored(records[0].event.id) == true)
             #expect(outcomes.dropFirst().allSatisfy { $0 == .duplicate(of: records[0].event.id) })
             #expect(try await log.allEvents().count == 1)
             #expect(GroupCommitProbe.commitCount(log) == 1)
@@ -159,7 +165,7 @@ struct EventLogTests {
             let stored = try await log.allEvents()
             #expect(stored.count == 1)
             let winner = try #require(stored.first?.id)
-            #expect(outcomes.filter { $0 == .stored(winner) }.count == 1)
+            #expect(outcomes.filter { $0.isStored(winner) }.count == 1)
             #expect(outcomes.filter { $0 == .duplicate(of: winner) }.count == 49)
         }
     }
@@ -178,7 +184,8 @@ struct EventLogTests {
                 return try await group.reduce(into: [AppendOutcome]()) { $0.append($1) }
             }
 
-            #expect(Set(outcomes) == Set(records.map { AppendOutcome.stored($0.event.id) }))
+            #expect(outcomes.allSatisfy { $0.isStored })
+            #expect(Set(outcomes.map(\.eventID)) == Set(records.map(\.event.id)))
             #expect(try await log.allEvents().count == count)
             #expect(GroupCommitProbe.appendedCount(log) == count)
             #expect(GroupCommitProbe.commitCount(log) >= 1)
@@ -201,9 +208,9 @@ struct EventLogTests {
             // SQLite isolates the record in a savepoint of the one transaction; PostgreSQL
             // retries each record of the failed batch in a transaction of its own.
             #expect(GroupCommitProbe.commitCount(log) == commitsBefore + (backend == .sqlite ? 1 : 2))
-            #expect(try results[0].get() == .stored(a.event.id))
+            #expect(try results[0].get().isStored(a.event.id))
             #expect(throws: (any Error).self) { try results[1].get() }
-            #expect(try results[2].get() == .stored(c.event.id))
+            #expect(try results[2].get().isStored(c.event.id))
             #expect(try await log.allEvents().map(\.id).sorted() == [existing.event.id, a.event.id, c.event.id].sorted())
             // The failed record left nothing behind: not its raw request, not its deliveries.
             let stored = try #require(try await log.event(id: existing.event.id))
@@ -211,7 +218,7 @@ struct EventLogTests {
             #expect(try await log.deliveries(forEvent: existing.event.id).count == 1)
             // And its dedup key was not taken.
             let retry = Fixtures.record(dedupKey: "fresh", millis: Fixtures.baseMillis + 3)
-            #expect(try await log.append(retry) == .stored(retry.event.id))
+            #expect(try await log.append(retry).isStored(retry.event.id))
         }
     }
 
@@ -244,15 +251,17 @@ struct EventLogTests {
         defer { dir.cleanUp() }
         let path = dir.path("nested/dir/log.sqlite")
         let record = Fixtures.record(dedupKey: "k1")
+        var placed = record.event
         do {
             let log = try SQLiteEventLog(path: path)
-            _ = try await log.append(record)
+            placed.data.order = try await log.append(record).order
         }
 
         let reopened = try SQLiteEventLog(path: path)
 
         let stored = try #require(try await reopened.event(id: record.event.id))
-        #expect(stored.event == record.event)
+        #expect(stored.event == placed)
+        #expect(placed.data.order?.sequence == 1)
         #expect(try await reopened.deliveries(forEvent: record.event.id).count == 1)
         #expect(try await reopened.append(Fixtures.record(dedupKey: "k1", millis: Fixtures.baseMillis + 5)) == .duplicate(of: record.event.id))
     }
@@ -324,10 +333,11 @@ struct EventLogTests {
         let path = dir.path("log.sqlite")
         let writer = try SQLiteEventLog(path: path)
         let first = Fixtures.record(dedupKey: "k1")
-        _ = try await writer.append(first)
+        var placed = first.event
+        placed.data.order = try await writer.append(first).order
 
         let reader = try SQLiteEventLog.openReadOnly(path: path)
-        #expect(try await reader.event(id: first.event.id)?.event == first.event)
+        #expect(try await reader.event(id: first.event.id)?.event == placed)
 
         // Appends while the reader is open become visible to it.
         let later = (1...20).map { i in Fixtures.record(dedupKey: "k\(i + 1)", millis: Fixtures.baseMillis + Int64(i)) }

@@ -52,3 +52,15 @@ enum Fixtures {
         return IngestRecord(event: event, raw: raw, dedupKey: dedupKey, endpoints: endpoints)
     }
 }
+
+extension AppendOutcome {
+    /// Stored (not a duplicate); the outcome's placement and delivery count
+    /// are checked apart, where a test cares about them.
+    var isStored: Bool {
+        if case .stored = self { return true }
+        return false
+    }
+
+    /// Stored under `id`.
+    func isStored(_ id: EventID) -> Bool { isStored && eventID == id }
+}

@@ -1,4 +1,5 @@
 import CallbridgeModel
+import CallbridgeStore
 
 /// An internal service that receives events (`endpoints:` in callbridge.yaml),
 /// and the filter that decides which events it gets.
@@ -23,6 +24,10 @@ public struct EndpointConfig: Sendable, Hashable {
     public var clientCertificate: String?
     public var clientKey: String?
     public var proxy: String?
+    /// Which of an order's events it receives (`order_events:`): forward progress by default.
+    public var orderEvents: OrderEventsPolicy = .forward
+    /// `ordering: per_order`: one order's deliveries go out one at a time, in commit order.
+    public var perOrder: Bool = false
 
     public static let defaultRetrySchedule: [ConfigDuration] = ["0s", "5s", "5m", "30m", "2h", "5h", "10h", "10h"].compactMap(ConfigDuration.init(parsing:))
 
@@ -46,7 +51,13 @@ public struct EndpointConfig: Sendable, Hashable {
         self.proxy = proxy
     }
 
-    /// Whether `event` should be delivered to this endpoint.
+    /// How the log places this endpoint's deliveries (order rules applied at commit).
+    public var deliveryTarget: DeliveryTarget {
+        DeliveryTarget(endpoint: name, orderEvents: orderEvents, perOrder: perOrder)
+    }
+
+    /// Whether `event` should be delivered to this endpoint (type, provider
+    /// and verification filters; the order rules are applied by the log).
     public func accepts(_ event: Event) -> Bool {
         if !event.data.verified && !includeUnverified { return false }
         if !providers.isEmpty && !providers.contains(event.data.provider) { return false }

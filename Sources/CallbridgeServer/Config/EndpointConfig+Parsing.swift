@@ -6,7 +6,7 @@ import CallbridgeModel
 extension EndpointConfig {
     static let keys: Set<String> = [
         "name", "url", "secret", "secrets", "events", "providers", "include_unverified", "timeout", "retry_schedule", "max_in_flight",
-        "headers", "client_cert", "client_key", "proxy",
+        "headers", "client_cert", "client_key", "proxy", "order_events", "ordering",
     ]
 
     static func parse(_ node: ConfigNode, secrets source: SecretSource, requireSecrets: Bool) throws(ConfigError) -> EndpointConfig {
@@ -63,6 +63,19 @@ extension EndpointConfig {
         endpoint.clientCertificate = try node.optional("client_cert")?.string()
         endpoint.clientKey = try node.optional("client_key")?.string()
         endpoint.proxy = try node.optional("proxy")?.string()
+        if let policy = try node.optional("order_events") {
+            guard let parsed = OrderEventsPolicy(rawValue: try policy.string()) else {
+                throw policy.error("order_events is 'forward' (the default: events that advance or conflict with their order) or 'all'")
+            }
+            endpoint.orderEvents = parsed
+        }
+        if let ordering = try node.optional("ordering") {
+            switch try ordering.string() {
+            case "none": endpoint.perOrder = false
+            case "per_order": endpoint.perOrder = true
+            default: throw ordering.error("ordering is 'none' (the default) or 'per_order'")
+            }
+        }
         return endpoint
     }
 }

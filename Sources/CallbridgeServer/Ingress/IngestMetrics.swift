@@ -1,3 +1,5 @@
+import CallbridgeModel
+import Logging
 import Prometheus
 
 /// The ingress side's Prometheus metrics, registered in a registry the caller
@@ -12,6 +14,10 @@ import Prometheus
 /// - `callbridge_confirmations_total{provider, outcome}`: background confirmations of
 ///   unsigned returns: `confirmed`, `mismatch`, `failed`, or `dropped` when the
 ///   confirmation limiter was full and the return stayed a hint unasked.
+/// - `callbridge_order_transitions_total{provider, transition}`: events placed in
+///   their order's story (`advanced`, `repeated`, `stale`, `conflict`; hints included).
+/// - `callbridge_order_mismatches_total{provider}`: verified events whose amount or
+///   currency contradicts their order (delivered as `conflict`).
 public final class IngestMetrics: Sendable {
     /// Where the metrics are registered.
     public let registry: PrometheusCollectorRegistry
@@ -57,5 +63,34 @@ public final class IngestMetrics: Sendable {
                                              helpText: "Background confirmations of unsigned returns, by provider and outcome (dropped: the limiter was full)."),
             labels: [("provider", provider), ("outcome", outcome)]
         ).increment()
+    }
+
+    /// Counts one placement in an order's story, and a mismatch when a verified event conflicts.
+    public func recordPlacement(provider: String, placement: OrderPlacement, verified: Bool) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "order_transitions", unitName: "total",
+                                             helpText: "Events placed in their order's story, by provider and transition."),
+            labels: [("provider", provider), ("transition", placement.transition.rawValue)]
+        ).increment()
+        guard verified, placement.transition == .conflict else { return }
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "order_mismatches", unitName: "total",
+                                             helpText: "Verified events whose amount or currency contradicts their order, by provider."),
+            labels: [("provider", provider)]
+        ).increment()
+    }
+}
+
+extension IngestMetrics {
+    /// Counts a committed placement and says it loudly when a verified event
+    /// conflicts with its order (it is still delivered).
+    func report(_ placement: OrderPlacement?, of event: Event, logger: Logger) {
+        guard let placement else { return }
+        recordPlacement(provider: event.data.provider, placement: placement, verified: event.data.verified)
+        guard event.data.verified, placement.transition == .conflict else { return }
+        let mismatch = placement.mismatch.map { "\($0.field): expected \($0.expected), got \($0.got)" }.joined(separator: "; ")
+        logger.warning("order mismatch: the event contradicts its order's amount or currency; delivered as a conflict", metadata: [
+            "event_id": "\(event.id)", "sequence": "\(placement.sequence)", "mismatch": "\(mismatch)",
+        ])
     }
 }

@@ -120,10 +120,10 @@ public struct IngestService: Sendable {
 
         case .accept(let normalized):
             let event = normalized.event
-            let targets = endpoints.filter { $0.accepts(event) }.map(\.name)
+            let targets = endpoints.filter { $0.accepts(event) }.map(\.deliveryTarget)
             let outcome: AppendOutcome
             do {
-                outcome = try await log.append(IngestRecord(event: event, raw: normalized.raw, dedupKey: normalized.dedupKey, endpoints: targets))
+                outcome = try await log.append(IngestRecord(event: event, raw: normalized.raw, dedupKey: normalized.dedupKey, targets: targets))
             } catch {
                 logger.error("event could not be committed; provider not acked", metadata: ["error": "\(error)"])
                 return JSONResponse.error(status: 503, code: "log_unavailable", detail: "the event could not be stored; retry later")
@@ -131,10 +131,14 @@ public struct IngestService: Sendable {
             let storedID = outcome.eventID
             let duplicate: Bool
             if case .duplicate = outcome { duplicate = true } else { duplicate = false }
-            if !duplicate { metrics.recordEvent(provider: event.data.provider, type: event.type.rawValue) }
-            if !duplicate && !targets.isEmpty { deliveriesCommitted() }
-            logger.info(duplicate ? "duplicate ignored" : "event recorded",
-                        metadata: ["event_id": "\(storedID)", "type": "\(event.type.rawValue)", "deliveries": "\(duplicate ? 0 : targets.count)"])
+            if !duplicate {
+                metrics.recordEvent(provider: event.data.provider, type: event.type.rawValue)
+                metrics.report(outcome.order, of: event, logger: logger)
+            }
+            if outcome.deliveries > 0 { deliveriesCommitted() }
+            var metadata: Logger.Metadata = ["event_id": "\(storedID)", "type": "\(event.type.rawValue)", "deliveries": "\(outcome.deliveries)"]
+            if let order = outcome.order { metadata["order_transition"] = "\(order.transition.rawValue)" }
+            logger.info(duplicate ? "duplicate ignored" : "event recorded", metadata: metadata)
             if !duplicate, !event.data.verified, let spec = route.confirmation, let confirmer {
                 // After the commit, off the request: the browser does not wait. Bounded: beyond the
                 // limiter's slots and queue the return stays an unverified hint.

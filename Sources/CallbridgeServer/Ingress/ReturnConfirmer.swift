@@ -100,14 +100,18 @@ public struct ReturnConfirmer: Sendable {
             var confirmed = event
             confirmed.data.verified = true
             confirmed.data.verification = .confirmedByAPI
-            let targets = endpoints.filter { $0.accepts(confirmed) }.map(\.name)
+            let targets = endpoints.filter { $0.accepts(confirmed) }.map(\.deliveryTarget)
             do {
-                guard let added = try await log.confirm(confirmed, addingDeliveriesTo: targets) else {
+                guard let outcome = try await log.confirm(confirmed, addingDeliveriesTo: targets) else {
                     return .failed("the event is unknown or already verified")
                 }
-                if added > 0 { deliveriesCommitted() }
+                if outcome.addedDeliveries > 0 { deliveriesCommitted() }
+                if let order = outcome.order {
+                    metadata["order_transition"] = "\(order.transition.rawValue)"
+                    metrics.report(order, of: confirmed, logger: logger)
+                }
                 logger.info("return confirmed by the provider's API", metadata: metadata)
-                return .confirmed(newDeliveries: added)
+                return .confirmed(newDeliveries: outcome.addedDeliveries)
             } catch {
                 metadata["error"] = "\(error)"
                 logger.error("confirmed return could not be stored", metadata: metadata)

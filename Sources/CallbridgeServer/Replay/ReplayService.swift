@@ -48,6 +48,26 @@ public struct ReplayService: Sendable {
         public var unknownEndpoints: Set<String> = []
         /// Events whose handler route no longer exists (re-normalization skipped).
         public var missingRoutes: Set<String> = []
+        /// Re-normalized events whose place in their order's story changed
+        /// (state or transition), counted; the first `OrderChange.listLimit` are listed.
+        public var orderChangeCount = 0
+        public var orderChanges: [OrderChange] = []
+    }
+
+    /// How re-placing a re-normalized event changed what its order says.
+    public struct OrderChange: Sendable, Hashable {
+        public static let listLimit = 100
+        public var eventID: EventID
+        public var before: OrderPlacement?
+        public var after: OrderPlacement?
+
+        /// One line: `evt_… order: succeeded (advanced) → refunded (stale), sequence 3 → 7`.
+        public var summary: String {
+            func text(_ p: OrderPlacement?) -> String { p.map { "\($0.state.rawValue) (\($0.transition.rawValue))" } ?? "none" }
+            var line = "\(eventID) order: \(text(before)) -> \(text(after))"
+            if let b = before, let a = after { line += ", sequence \(b.sequence) -> \(a.sequence)" }
+            return line
+        }
     }
 
     /// Why a replay could not run.
@@ -73,10 +93,21 @@ public struct ReplayService: Sendable {
             var plans: [ReplayPlan] = []
             for candidate in batch {
                 var event = candidate.event
-                if options.renormalize, let revised = try await renormalized(event, progress: &progress) {
+                if options.renormalize, var revised = try await renormalized(event, progress: &progress) {
+                    // The placement is the log's to compute; compare what the handler read.
+                    revised.data.order = event.data.order
                     if revised != event {
                         if revised.type != event.type { progress.typeChanges += 1 }
-                        if !options.dryRun { _ = try await log.revise(revised, now: clock()) }
+                        if !options.dryRun, let outcome = try await log.revise(revised, now: clock()) {
+                            revised = outcome.event
+                            let before = outcome.previousOrder, after = outcome.event.data.order
+                            if before?.state != after?.state || before?.transition != after?.transition {
+                                progress.orderChangeCount += 1
+                                if progress.orderChanges.count < OrderChange.listLimit {
+                                    progress.orderChanges.append(OrderChange(eventID: event.id, before: before, after: after))
+                                }
+                            }
+                        }
                         progress.renormalized += 1
                     }
                     event = revised

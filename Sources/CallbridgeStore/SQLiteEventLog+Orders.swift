@@ -1,0 +1,158 @@
+import CallbridgeModel
+import Foundation
+import GRDB
+
+/// The order ledger on SQLite: placing events inside the write transactions
+/// that store them, the per-order delivery chains, and reading orders back.
+/// SQLite has one writer, so reading an entry and writing it back in one
+/// transaction is already serialized.
+extension SQLiteEventLog {
+    /// Places `event` in its order's story (setting `event.data.order`) and
+    /// saves the entry. Nil, and `data.order` cleared, without an order id.
+    static func placeInOrder(_ event: inout Event, now: Int64, in db: Database) throws -> OrderSlot? {
+        guard let orderID = event.data.orderID, !orderID.isEmpty else {
+            event.data.order = nil
+            return nil
+        }
+        var (rowID, entry) = try lockedEntry(provider: event.data.provider, orderID: orderID, now: now, in: db)
+        let placement = OrderLedger.place(event, in: &entry)
+        try save(entry, rowID: rowID, now: now, in: db)
+        event.data.order = placement
+        return OrderSlot(placement: placement, rowID: rowID)
+    }
+
+    /// The entry of (provider, order id), created empty when there is none.
+    static func lockedEntry(provider: String, orderID: String, now: Int64, in db: Database) throws -> (Int64, OrderLedgerEntry) {
+        if let found = try fetchEntry(provider: provider, orderID: orderID, in: db) { return found }
+        let entry = OrderLedgerEntry(provider: provider, orderID: orderID)
+        try db.execute(sql: """
+            INSERT INTO orders (provider, order_id, state, event_count, conflict_count, ledger, created_at_ms, updated_at_ms)
+            VALUES (?, ?, ?, 0, 0, ?, ?, ?)
+            """, arguments: [provider, orderID, entry.state.rawValue, entry.json.rendered(), now, now])
+        return (db.lastInsertedRowID, entry)
+    }
+
+    static func fetchEntry(provider: String, orderID: String, in db: Database) throws -> (Int64, OrderLedgerEntry)? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT id, ledger FROM orders WHERE provider = ? AND order_id = ?",
+                                         arguments: [provider, orderID]) else { return nil }
+        return (row["id"], try decodeEntry(row))
+    }
+
+    static func decodeEntry(_ row: Row) throws -> OrderLedgerEntry {
+        let id: Int64 = row["id"]
+        let text: String = row["ledger"]
+        do {
+            return try OrderLedgerEntry(json: try JSONParser().parse(text))
+        } catch {
+            throw SQLiteEventLogError.corruptRow(table: "orders", key: String(id), reason: "\(error)")
+        }
+    }
+
+    static func save(_ entry: OrderLedgerEntry, rowID: Int64, now: Int64, in db: Database) throws {
+        try db.execute(sql: """
+            UPDATE orders SET state = ?, amount = ?, currency = ?, expected_amount = ?, expected_currency = ?, first_seen_ms = ?,
+                last_seen_ms = ?, last_event_id = ?, event_count = ?, conflict_count = ?, ledger = ?, updated_at_ms = ?
+            WHERE id = ?
+            """, arguments: [
+                entry.state.rawValue, entry.amount?.text, entry.currency?.code, entry.expectedAmount?.text, entry.expectedCurrency?.code,
+                entry.firstSeenAt?.millisecondsSinceEpoch, entry.lastSeenAt?.millisecondsSinceEpoch, entry.lastChangeEventID?.rawValue,
+                entry.counts.events, entry.counts.conflicts, entry.json.rendered(), now, rowID,
+            ])
+    }
+
+    /// Inserts one pending delivery per target that admits the placement.
+    /// A `per_order` target's delivery joins its order's chain: parked
+    /// (no due time) behind an unfinished one, else due now.
+    static func insertDeliveries(eventID: EventID, targets: [DeliveryTarget], slot: OrderSlot?, now: Int64, in db: Database) throws -> Int {
+        var count = 0
+        for target in DeliveryTarget.admitted(targets, for: slot?.placement) {
+            var orderRef: Int64?
+            var orderSeq: Int64?
+            var due: Int64? = now
+            if target.perOrder, let slot {
+                orderRef = slot.rowID
+                orderSeq = slot.placement.sequence
+                let busy = try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM deliveries WHERE order_ref = ? AND endpoint = ? AND state IN ('pending', 'in_flight'))
+                    """, arguments: [slot.rowID, target.endpoint]) ?? false
+                if busy { due = nil }
+            }
+            try db.execute(sql: """
+                INSERT INTO deliveries (event_id, endpoint, state, attempt_count, next_attempt_at_ms, created_at_ms, updated_at_ms, order_ref, order_seq)
+                VALUES (?, ?, 'pending', 0, ?, ?, ?, ?, ?)
+                """, arguments: [eventID.rawValue, target.endpoint, due, now, now, orderRef, orderSeq])
+            count += 1
+        }
+        return count
+    }
+
+    /// After delivery `id` finished (succeeded or dead), makes the next
+    /// parked delivery of its chain due now.
+    static func releaseSuccessor(ofDelivery id: Int64, now: Int64, in db: Database) throws {
+        try db.execute(sql: """
+            UPDATE deliveries SET next_attempt_at_ms = ?, updated_at_ms = ?
+            WHERE id = (
+                SELECT n.id FROM deliveries c JOIN deliveries n ON n.order_ref = c.order_ref AND n.endpoint = c.endpoint
+                WHERE c.id = ? AND c.order_ref IS NOT NULL AND n.state = 'pending' AND n.next_attempt_at_ms IS NULL
+                ORDER BY n.order_seq, n.id LIMIT 1)
+            """, arguments: [now, now, id])
+    }
+
+    // MARK: OrderLog
+
+    public func order(provider: String, orderID: String) async throws -> OrderLedgerEntry? {
+        try await dbPool.read { db in try Self.fetchEntry(provider: provider, orderID: orderID, in: db)?.1 }
+    }
+
+    public func orders(matching query: OrderQuery) async throws -> [OrderListing] {
+        guard query.limit > 0 else { return [] }
+        return try await dbPool.read { db in
+            var conditions: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            if let provider = query.provider { conditions.append("provider = ?"); arguments.append(provider) }
+            if let state = query.state { conditions.append("state = ?"); arguments.append(state.rawValue) }
+            if let mismatch = query.mismatch { conditions.append(mismatch ? "conflict_count > 0" : "conflict_count = 0") }
+            if let before = query.before { conditions.append("id < ?"); arguments.append(before) }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            arguments.append(query.limit)
+            return try Row.fetchAll(db, sql: "SELECT id, ledger FROM orders \(whereClause) ORDER BY id DESC LIMIT ?",
+                                    arguments: StatementArguments(arguments)).map { row in
+                OrderListing(cursor: row["id"], entry: try Self.decodeEntry(row))
+            }
+        }
+    }
+
+    public func orderStory(provider: String, orderID: String) async throws -> [OrderStoryItem] {
+        try await dbPool.read { db in
+            var current: [(event: Event, revision: Int)] = []
+            var earlier: [EventID: [EventRevision]] = [:]
+            var deliveries: [EventID: [DeliveryRecord]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, envelope, revision FROM events WHERE provider = ? AND order_id = ? ORDER BY id",
+                                        arguments: [provider, orderID]) {
+                let event = try Self.decodeEvent(row)
+                current.append((event, row["revision"]))
+                deliveries[event.id] = try Self.fetchDeliveries(db, eventID: event.id)
+                earlier[event.id] = try Self.fetchRevisions(db, eventID: event.id)
+            }
+            return OrderStoryItem.story(current: current, earlier: earlier, deliveries: deliveries)
+        }
+    }
+
+    public func registerOrder(provider: String, orderID: String, amount: DecimalAmount, currency: CurrencyCode,
+                              now: Timestamp) async throws -> (OrderLedgerEntry, OrderRegistration) {
+        guard !isReadOnly else { throw SQLiteEventLogError.readOnly }
+        let nowMS = now.millisecondsSinceEpoch
+        return try await dbPool.write { db in
+            var (rowID, entry) = try Self.lockedEntry(provider: provider, orderID: orderID, now: nowMS, in: db)
+            let registration = try OrderLedger.register(amount: amount, currency: currency, at: now, in: &entry)
+            try Self.save(entry, rowID: rowID, now: nowMS, in: db)
+            return (entry, registration)
+        }
+    }
+}
+
+/// An event's placement and the ledger row it was placed in.
+struct OrderSlot: Sendable {
+    var placement: OrderPlacement
+    var rowID: Int64
+}
