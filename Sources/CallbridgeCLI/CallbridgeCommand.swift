@@ -12,7 +12,7 @@ public struct CallbridgeCommand: AsyncParsableCommand {
         abstract: "Receive payment callbacks and browser returns, log them durably, and forward them.",
         version: CallbridgeVersion.current,
         subcommands: [
-            ServeCommand.self, EventsCommand.self, ReplayCommand.self, PruneCommand.self, EndpointsCommand.self, HandlersCommand.self,
+            ServeCommand.self, EventsCommand.self, ReplayCommand.self, PruneCommand.self, EndpointsCommand.self, OrdersCommand.self, HandlersCommand.self,
             SimulateCommand.self, SignCommand.self, VerifyCommand.self, SecretCommand.self, LogCommand.self,
         ]
     )

@@ -39,7 +39,7 @@ struct MultiProcessPostgresTests {
 
     /// The config of every process; the database URL comes from the
     /// environment (`CALLBRIDGE_LOG_URL`) since a test server's URL may hold a password.
-    static func config(sinkPort: Int?) -> String {
+    static func config(sinkPort: Int?, perOrder: Bool = false) -> String {
         var text = """
             listen: {host: 127.0.0.1, port: 0}
             storage: {postgres: "${CALLBRIDGE_LOG_URL}"}
@@ -58,6 +58,13 @@ struct MultiProcessPostgresTests {
                     retry_schedule: [0s, 100ms, 200ms, 300ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms]
 
                 """
+            if perOrder {
+                text += """
+                        order_events: all
+                        ordering: per_order
+
+                    """
+            }
         }
         return text
     }
@@ -82,14 +89,14 @@ struct MultiProcessPostgresTests {
     /// Starts `callbridge serve` A and B on `database`, each in a folder of its
     /// own with the same config; both are killed (if still running) and their
     /// folders removed when `body` returns or throws.
-    func withTwoServers<T>(database: String, sinkPort: Int?, _ body: (ServeProcess, ServeProcess, _ environment: [String: String], _ dirB: String) async throws -> T) async throws -> T {
+    func withTwoServers<T>(database: String, sinkPort: Int?, perOrder: Bool = false, _ body: (ServeProcess, ServeProcess, _ environment: [String: String], _ dirB: String) async throws -> T) async throws -> T {
         let dirA = try makeTempDirectory()
         let dirB = try makeTempDirectory()
         defer {
             try? FileManager.default.removeItem(atPath: dirA)
             try? FileManager.default.removeItem(atPath: dirB)
         }
-        let config = Self.config(sinkPort: sinkPort)
+        let config = Self.config(sinkPort: sinkPort, perOrder: perOrder)
         try config.write(toFile: dirA + "/callbridge.yaml", atomically: true, encoding: .utf8)
         try config.write(toFile: dirB + "/callbridge.yaml", atomically: true, encoding: .utf8)
         let environment = Self.environment(database: database)
@@ -237,11 +244,66 @@ struct MultiProcessPostgresTests {
             """)
     }
 
+    /// Two processes take webhooks of one order at once: the ledger row lock
+    /// makes one story of them (sequences 1…n, each once), and a `per_order`
+    /// endpoint that both processes' dispatchers serve receives them one at a
+    /// time in that order.
+    @Test func oneOrdersEventsFromTwoProcessesFormOneConsistentStory() async throws {
+        try await withDatabase { database in
+            let sink = RecordingSink(defaultResponse: .hang(.milliseconds(5)))
+            try await sink.run { sinkPort in
+                try await withTwoServers(database: database, sinkPort: sinkPort, perOrder: true) { a, b, environment, dirB in
+                    let count = 60
+                    let feed = WebhookFeed(count: count)
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for port in [a.port, a.port, a.port, b.port, b.port, b.port] {
+                            group.addTask {
+                                try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+                                    while let i = feed.take() {
+                                        if let id = try await JuspayWebhook.post(client, id: "evt_story_\(i)", order: 4242) { feed.ack(id) }
+                                    }
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                    #expect(feed.ackedCount == count)
+
+                    let shown = try runCallbridge(["orders", "show", "juspay", "ord_4242", "--json", "--config", "callbridge.yaml"],
+                                                  environment: environment, directory: dirB)
+                    let story = try? JSONParser().parse(shown.output.trimmingSpaces())
+                    guard case .array(let timeline)? = story?["timeline"] else {
+                        Issue.record("orders show: \(shown.output.prefix(1000))")
+                        return
+                    }
+                    let sequences = timeline.compactMap { item -> Int? in
+                        guard case .number(let n)? = item["sequence"] else { return nil }
+                        return Int(n)
+                    }
+                    #expect(sequences == Array(1...count), "\(sequences)")
+                    #expect(story?["counts"]?["events"] == .number(String(count)))
+                    #expect(story?["counts"]?["advanced"] == .number("1") && story?["counts"]?["repeated"] == .number(String(count - 1)))
+                    #expect(story?["state"]?.stringValue == "succeeded")
+
+                    // Both dispatchers lease from one chain: the sink sees the story in order, each event once.
+                    #expect(await eventually(timeout: .seconds(60)) { sink.received(path: "/orders").count >= count })
+                    let delivered = sink.received(path: "/orders").compactMap { request -> Int? in
+                        guard let envelope = try? JSONParser().parse(request.body), case .number(let n)? = envelope["data"]?["order"]?["sequence"] else { return nil }
+                        return Int(n)
+                    }
+                    #expect(delivered == Array(1...count), "\(delivered)")
+                    #expect(try await a.terminate() == 0, "A:\n\(a.output.suffix(2000))")
+                    #expect(try await b.terminate() == 0, "B:\n\(b.output.suffix(2000))")
+                }
+            }
+        }
+    }
+
     @Test func twoProcessesStartingTogetherOnAnEmptyDatabaseMigrateOnceAndShareTheLog() async throws {
         try await withDatabase { database in
             try await withTwoServers(database: database, sinkPort: nil) { a, b, environment, dirB in
-                // Every migration ran once (one, v1, in this build).
-                #expect(try await TestPostgres.query(url: database, "SELECT count(*)::text FROM callbridge_migrations") == ["1"])
+                // Every migration ran once (v1 and v2, the order ledger, in this build).
+                #expect(try await TestPostgres.query(url: database, "SELECT id FROM callbridge_migrations ORDER BY id") == ["v1", "v2"])
                 let migrated = [a, b].filter { $0.output.contains("migrated the PostgreSQL log") }.count
                 #expect(migrated == 1, "\(migrated) processes said they migrated\nA:\n\(a.output.suffix(2000))\nB:\n\(b.output.suffix(2000))")
 

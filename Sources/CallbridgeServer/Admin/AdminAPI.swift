@@ -9,7 +9,7 @@ import NIOCore
 
 /// The operator's HTTP API under `/admin/v1` (bearer token, JSON, cursor
 /// pagination): events with their raw request, revisions, deliveries and
-/// attempts; replay; endpoints and their state. Documented by
+/// attempts; replay; endpoints and their state; orders and their story. Documented by
 /// `admin-openapi.yaml`, served at `/admin/v1/openapi.yaml`.
 ///
 /// Invariants: every route is listed in `AdminAPI.routes`, which drives both
@@ -67,6 +67,9 @@ public struct AdminAPI: Sendable {
         Route("GET", "/admin/v1/endpoints"),
         Route("POST", "/admin/v1/endpoints/{name}/enable", body: []),
         Route("POST", "/admin/v1/endpoints/{name}/disable", body: ["reason"]),
+        Route("GET", "/admin/v1/orders", query: ["provider", "state", "mismatch", "limit", "cursor"]),
+        Route("POST", "/admin/v1/orders", body: ["provider", "order_id", "amount", "currency"], bodyRequired: true),
+        Route("GET", "/admin/v1/orders/{provider}/{order_id}"),
         Route("GET", "/admin/v1/openapi.yaml"),
     ]
 
@@ -135,6 +138,10 @@ public struct AdminAPI: Sendable {
         case "/admin/v1/endpoints/{name}/disable":
             let name = try parameters.string("name")
             return try await setEndpoint(name, disabled: true, reason: try body.string("reason") ?? "disabled through the admin API")
+        case "/admin/v1/orders":
+            return route.method == "POST" ? try await registerOrder(body) : try await listOrders(query)
+        case "/admin/v1/orders/{provider}/{order_id}":
+            return try await getOrder(provider: try parameters.string("provider"), orderID: try parameters.string("order_id"))
         case "/admin/v1/openapi.yaml":
             guard let document = AdminAPI.openAPIDocument else {
                 return JSONResponse.error(status: 500, code: "internal_error", detail: "the OpenAPI document is missing from this build")
@@ -211,6 +218,7 @@ public struct AdminAPI: Sendable {
             return JSONResponse.make(status: dryRun ? 200 : 202, .object([
                 ("dry_run", .bool(dryRun)), ("events", .number(String(result.events))), ("deliveries", .number(String(result.deliveries))),
                 ("renormalized", .number(String(result.renormalized))),
+                ("order_changes", .number(String(result.orderChangeCount))),
                 ("skipped_endpoints", .array(result.unknownEndpoints.sorted().map(JSONValue.string))),
             ]))
         } catch let failure as ReplayService.Failure {

@@ -1,0 +1,89 @@
+import CallbridgeModel
+import CallbridgeStore
+
+/// How an order and its story are shown: one JSON shape for
+/// `GET /admin/v1/orders/{provider}/{order_id}` and `callbridge orders show
+/// --json`, and the text table of `orders show`.
+///
+/// Invariant: the JSON is the ledger entry's own members (`OrderLedgerEntry.json`)
+/// plus `timeline`, one item per placement in sequence order.
+public enum OrderStoryRendering {
+    public static func json(entry: OrderLedgerEntry, story: [OrderStoryItem]) -> JSONValue {
+        guard case .object(var members) = entry.json else { return entry.json }
+        members.append(("timeline", .array(story.map(item))))
+        return .object(members)
+    }
+
+    static func item(_ item: OrderStoryItem) -> JSONValue {
+        let data = item.event.data
+        func str(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+        return .object([
+            ("sequence", data.order.map { .number(String($0.sequence)) } ?? .null),
+            ("event_id", .string(item.event.id.rawValue)),
+            ("revision", .number(String(item.revision))),
+            ("current", .bool(item.isCurrent)),
+            ("type", .string(item.event.type.rawValue)),
+            ("channel", .string(data.channel.rawValue)),
+            ("verified", .bool(data.verified)),
+            ("verification", .string(data.verification.rawValue)),
+            ("provider_status", str(data.providerStatus)),
+            ("amount", str(data.amount?.text)),
+            ("currency", str(data.currency?.code)),
+            ("received_at", .string(data.receivedAt.rfc3339)),
+            ("order", data.order?.json ?? .null),
+            ("deliveries", .array(item.deliveries.map(delivery))),
+        ])
+    }
+
+    static func delivery(_ delivery: DeliveryRecord) -> JSONValue {
+        .object([
+            ("id", .number(String(delivery.id))),
+            ("endpoint", .string(delivery.endpoint)),
+            ("state", .string(delivery.state.rawValue)),
+            ("attempt_count", .number(String(delivery.attemptCount))),
+            ("last_status_code", delivery.lastStatusCode.map { .number(String($0)) } ?? .null),
+            ("last_error", delivery.lastError.map(JSONValue.string) ?? .null),
+            ("superseded_by", delivery.supersededBy.map { .number(String($0)) } ?? .null),
+        ])
+    }
+
+    /// The entry as a few `name: value` lines and the timeline as a table,
+    /// every value passed through `escape` (terminal safety is the caller's).
+    public static func text(entry: OrderLedgerEntry, story: [OrderStoryItem], escape: (String) -> String) -> String {
+        func money(_ amount: DecimalAmount?, _ currency: CurrencyCode?) -> String {
+            guard let amount else { return "-" }
+            return amount.text + (currency.map { " " + $0.code } ?? "")
+        }
+        var lines = [
+            "order     \(escape(entry.provider)) \(escape(entry.orderID))",
+            "state     \(entry.state.rawValue)" + (entry.hasMismatch ? "  (MISMATCH: \(entry.counts.conflicts) conflicting event(s))" : ""),
+            "amount    \(money(entry.amount, entry.currency))   expected \(money(entry.expectedAmount, entry.expectedCurrency))"
+                + "   paid \(money(entry.paidAmount, entry.currency))   refunded \(entry.refundedAmount.text)",
+            "events    \(entry.counts.events) (\(entry.counts.verified) verified, \(entry.counts.hints) hints; "
+                + "\(entry.counts.advanced) advanced, \(entry.counts.repeated) repeated, \(entry.counts.stale) stale, \(entry.counts.conflicts) conflict)",
+            "seen      \(entry.firstSeenAt?.rfc3339 ?? "-") .. \(entry.lastSeenAt?.rfc3339 ?? "-")",
+            "",
+            "SEQ  RECEIVED                  CHANNEL   VERIFIED  TYPE                TRANSITION  STATE               EVENT                           DELIVERIES",
+        ]
+        for item in story {
+            let data = item.event.data
+            let seq = data.order.map { String($0.sequence) } ?? "-"
+            let transition = data.order?.transition.rawValue ?? "-"
+            let state = data.order.map { $0.previousState == $0.state ? $0.state.rawValue : "\($0.previousState.rawValue)->\($0.state.rawValue)" } ?? "-"
+            let deliveries = item.deliveries.map { "\(escape($0.endpoint))=\($0.state.rawValue)" }.joined(separator: ",")
+            var line = pad(seq, 4) + " " + pad(data.receivedAt.rfc3339, 25) + " " + pad(data.channel.rawValue, 9) + " "
+            line += pad(data.verified ? "yes" : "no", 9) + " " + pad(item.event.type.rawValue, 19) + " " + pad(transition, 11) + " "
+            line += pad(state, 19) + " " + pad(item.event.id.rawValue + (item.isCurrent ? "" : " r\(item.revision)"), 31) + " "
+            line += deliveries.isEmpty ? "-" : deliveries
+            lines.append(line)
+            for m in data.order?.mismatch ?? [] {
+                lines.append("     mismatch \(escape(m.field)): expected \(escape(m.expected)), got \(escape(m.got))")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+}
