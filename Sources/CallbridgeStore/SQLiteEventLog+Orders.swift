@@ -14,27 +14,17 @@ extension SQLiteEventLog {
             event.data.order = nil
             return nil
         }
-        var (rowID, entry) = try lockedEntry(provider: event.data.provider, orderID: orderID, now: now, in: db)
+        let found = try fetchEntry(provider: event.data.provider, orderID: orderID, in: db)
+        var entry = found?.1 ?? OrderLedgerEntry(provider: event.data.provider, orderID: orderID)
         let placement = OrderLedger.place(event, in: &entry)
-        try save(entry, rowID: rowID, now: now, in: db)
+        let rowID = try save(entry, rowID: found?.0, now: now, in: db)
         event.data.order = placement
         return OrderSlot(placement: placement, rowID: rowID)
     }
 
-    /// The entry of (provider, order id), created empty when there is none.
-    static func lockedEntry(provider: String, orderID: String, now: Int64, in db: Database) throws -> (Int64, OrderLedgerEntry) {
-        if let found = try fetchEntry(provider: provider, orderID: orderID, in: db) { return found }
-        let entry = OrderLedgerEntry(provider: provider, orderID: orderID)
-        try db.execute(sql: """
-            INSERT INTO orders (provider, order_id, state, event_count, conflict_count, ledger, created_at_ms, updated_at_ms)
-            VALUES (?, ?, ?, 0, 0, ?, ?, ?)
-            """, arguments: [provider, orderID, entry.state.rawValue, entry.json.rendered(), now, now])
-        return (db.lastInsertedRowID, entry)
-    }
-
     static func fetchEntry(provider: String, orderID: String, in db: Database) throws -> (Int64, OrderLedgerEntry)? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT id, ledger FROM orders WHERE provider = ? AND order_id = ?",
-                                         arguments: [provider, orderID]) else { return nil }
+        let statement = try db.cachedStatement(sql: "SELECT id, ledger FROM orders WHERE provider = ? AND order_id = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [provider, orderID]) else { return nil }
         return (row["id"], try decodeEntry(row))
     }
 
@@ -48,16 +38,31 @@ extension SQLiteEventLog {
         }
     }
 
-    static func save(_ entry: OrderLedgerEntry, rowID: Int64, now: Int64, in db: Database) throws {
-        try db.execute(sql: """
+    /// Writes `entry` to its row (`rowID`), or inserts the row when there is
+    /// none yet (one statement either way). Returns the row id.
+    @discardableResult
+    static func save(_ entry: OrderLedgerEntry, rowID: Int64?, now: Int64, in db: Database) throws -> Int64 {
+        let columns: [(any DatabaseValueConvertible)?] = [
+            entry.state.rawValue, entry.amount?.text, entry.currency?.code, entry.expectedAmount?.text, entry.expectedCurrency?.code,
+            entry.firstSeenAt?.millisecondsSinceEpoch, entry.lastSeenAt?.millisecondsSinceEpoch, entry.lastChangeEventID?.rawValue,
+            entry.counts.events, entry.counts.conflicts, entry.json.rendered(), now,
+        ]
+        guard let rowID else {
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO orders (state, amount, currency, expected_amount, expected_currency, first_seen_ms, last_seen_ms, last_event_id,
+                                    event_count, conflict_count, ledger, updated_at_ms, provider, order_id, created_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            try insert.execute(arguments: StatementArguments(columns + [entry.provider, entry.orderID, now]))
+            return db.lastInsertedRowID
+        }
+        let update = try db.cachedStatement(sql: """
             UPDATE orders SET state = ?, amount = ?, currency = ?, expected_amount = ?, expected_currency = ?, first_seen_ms = ?,
                 last_seen_ms = ?, last_event_id = ?, event_count = ?, conflict_count = ?, ledger = ?, updated_at_ms = ?
             WHERE id = ?
-            """, arguments: [
-                entry.state.rawValue, entry.amount?.text, entry.currency?.code, entry.expectedAmount?.text, entry.expectedCurrency?.code,
-                entry.firstSeenAt?.millisecondsSinceEpoch, entry.lastSeenAt?.millisecondsSinceEpoch, entry.lastChangeEventID?.rawValue,
-                entry.counts.events, entry.counts.conflicts, entry.json.rendered(), now, rowID,
-            ])
+            """)
+        try update.execute(arguments: StatementArguments(columns + [rowID]))
+        return rowID
     }
 
     /// Inserts one pending delivery per target that admits the placement.
@@ -72,9 +77,9 @@ extension SQLiteEventLog {
             if target.perOrder, let slot {
                 orderRef = slot.rowID
                 orderSeq = slot.placement.sequence
-                let busy = try Bool.fetchOne(db, sql: """
+                let busy = try Bool.fetchOne(db.cachedStatement(sql: """
                     SELECT EXISTS (SELECT 1 FROM deliveries WHERE order_ref = ? AND endpoint = ? AND state IN ('pending', 'in_flight'))
-                    """, arguments: [slot.rowID, target.endpoint]) ?? false
+                    """), arguments: [slot.rowID, target.endpoint]) ?? false
                 if busy { due = nil }
             }
             try db.execute(sql: """
@@ -143,9 +148,10 @@ extension SQLiteEventLog {
         guard !isReadOnly else { throw SQLiteEventLogError.readOnly }
         let nowMS = now.millisecondsSinceEpoch
         return try await dbPool.write { db in
-            var (rowID, entry) = try Self.lockedEntry(provider: provider, orderID: orderID, now: nowMS, in: db)
+            let found = try Self.fetchEntry(provider: provider, orderID: orderID, in: db)
+            var entry = found?.1 ?? OrderLedgerEntry(provider: provider, orderID: orderID)
             let registration = try OrderLedger.register(amount: amount, currency: currency, at: now, in: &entry)
-            try Self.save(entry, rowID: rowID, now: nowMS, in: db)
+            try Self.save(entry, rowID: found?.0, now: nowMS, in: db)
             return (entry, registration)
         }
     }

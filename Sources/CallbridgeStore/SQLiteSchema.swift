@@ -145,8 +145,8 @@ enum SQLiteSchema {
                 CREATE INDEX events_by_order ON events (provider, order_id);
                 ALTER TABLE deliveries ADD COLUMN order_ref INTEGER;
                 ALTER TABLE deliveries ADD COLUMN order_seq INTEGER;
-                CREATE INDEX deliveries_order_chain ON deliveries (order_ref, endpoint, order_seq)
-                    WHERE order_ref IS NOT NULL AND state IN ('pending', 'in_flight');
+                CREATE INDEX deliveries_order_chain ON deliveries (order_ref, endpoint, state, order_seq)
+                    WHERE order_ref IS NOT NULL;
                 """)
         }
 

@@ -137,8 +137,8 @@ enum PostgresSchema {
             "ALTER TABLE deliveries ADD COLUMN order_ref BIGINT",
             "ALTER TABLE deliveries ADD COLUMN order_seq BIGINT",
             """
-            CREATE INDEX deliveries_order_chain ON deliveries (order_ref, endpoint, order_seq)
-                WHERE order_ref IS NOT NULL AND state IN ('pending', 'in_flight')
+            CREATE INDEX deliveries_order_chain ON deliveries (order_ref, endpoint, state, order_seq)
+                WHERE order_ref IS NOT NULL
             """,
         ]),
     ]
