@@ -128,7 +128,9 @@ enum PostgresOrderLedger {
 
     /// After the deliveries `finished` ended (succeeded or dead, at `now`),
     /// makes the next parked delivery of each one's chain due at that time.
-    /// Locks the chains' order rows first, in id order: an ingest inserting a
+    /// Locks the chains' order rows first, in (provider, order id) order, the
+    /// order `lock` takes them in (two orders in another order could
+    /// deadlock an ingest batch against a completion batch): an ingest inserting a
     /// parked delivery holds that lock, so once it is granted every parked
     /// delivery is visible to the statement that follows (read committed).
     /// Returns how many deliveries became due.
@@ -136,7 +138,7 @@ enum PostgresOrderLedger {
                                   logger: Logger) async throws -> Int {
         guard !finished.isEmpty else { return 0 }
         let refs = Array(Set(finished.map(\.orderRef)))
-        for try await _ in try await connection.query("SELECT 1 FROM orders WHERE id = ANY(\(refs)::int8[]) ORDER BY id FOR UPDATE",
+        for try await _ in try await connection.query("SELECT 1 FROM orders WHERE id = ANY(\(refs)::int8[]) ORDER BY provider, order_id FOR UPDATE",
                                                       logger: logger) {}
         let statement = ReleaseSuccessors(deliveryIDs: finished.map(\.deliveryID), now: finished.map(\.now))
         return try await connection.rows(statement, logger: logger).count
