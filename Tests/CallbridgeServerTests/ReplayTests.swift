@@ -141,6 +141,12 @@ import Testing
         #expect(stored.event.data.orderID == "ord_1234")
         let revisions = try await log.revisions(of: id)
         #expect(revisions.map(\.event.type) == [.unmapped])
+        // Re-placed in its order's story, and reported: the unmapped form moved nothing, the new one pays the order.
+        #expect(revisions.first?.event.data.order?.sequence == 1 && revisions.first?.event.data.order?.state == .unknown)
+        #expect(stored.event.data.order == OrderPlacement(sequence: 2, state: .succeeded, previousState: .unknown, transition: .advanced))
+        #expect(result.orderChangeCount == 1)
+        #expect(result.orderChanges.first?.summary == "\(id) order: unknown (advanced) -> succeeded (advanced), sequence 1 -> 2")
+        #expect(try await log.order(provider: "juspay", orderID: "ord_1234")?.state == .succeeded)
         // "orders" takes every type, so it had the unmapped original and gets the fixed one;
         // "audit" takes only refund.* and gets neither.
         #expect(try await log.deliveries(forEvent: id).map(\.endpoint) == ["orders", "orders"])
