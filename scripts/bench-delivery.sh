@@ -6,8 +6,14 @@
 #      measured (every delivery signed, sent through libcurl, its attempt
 #      recorded and the delivery marked succeeded in SQLite).
 # Loopback only, bounded. Usage: scripts/bench-delivery.sh [INGEST_SECONDS] [MAX_IN_FLIGHT]
+# Environment: ORDERING=none|per_order (the endpoint's `ordering:`, default
+# none); ORDERS=N makes the webhooks share N order ids per wrk thread (default
+# 0: every webhook its own order). The endpoint takes `order_events: all`, so
+# every webhook is one delivery whatever the orders.
 INGEST_SECONDS="${1:-5}"
 MAX_IN_FLIGHT="${2:-64}"
+ORDERING="${ORDERING:-none}"
+ORDERS="${ORDERS:-0}"
 source "$(dirname "$0")/bench-common.sh"
 export SINK_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
 cat > "$work/callbridge.yaml" <<YAML
@@ -20,6 +26,8 @@ endpoints:
     url: http://127.0.0.1:18182/bare
     secret: \${SINK_SECRET}
     max_in_flight: $MAX_IN_FLIGHT
+    order_events: all
+    ordering: $ORDERING
 YAML
 cb() { .build/release/callbridge "$@" --config "$work/callbridge.yaml"; }
 .build/release/bare-hummingbird 18182 > "$work/bare.log" 2>&1 &
@@ -27,8 +35,8 @@ cb() { .build/release/callbridge "$@" --config "$work/callbridge.yaml"; }
 cb endpoints disable sink --reason "building a backlog"
 .build/release/callbridge serve --config "$work/callbridge.yaml" --log-level warning > "$work/serve.log" 2>&1 &
 for _ in $(seq 1 100); do curl -s -o /dev/null localhost:18181/healthz && break; sleep 0.1; done
-echo "== ingesting for ${INGEST_SECONDS}s with the endpoint disabled =="
-wrk -t2 -c32 -d"${INGEST_SECONDS}s" -s scripts/wrk-juspay-webhooks.lua http://127.0.0.1:18181/juspay/webhook -- dl | grep -E "requests in|Requests/sec|Non-2xx" || true
+echo "== ingesting for ${INGEST_SECONDS}s with the endpoint disabled (ordering: $ORDERING, orders per thread: $ORDERS) =="
+wrk -t2 -c32 -d"${INGEST_SECONDS}s" -s scripts/wrk-juspay-webhooks.lua http://127.0.0.1:18181/juspay/webhook -- dl "$ORDERS" | grep -E "requests in|Requests/sec|Non-2xx" || true
 backlog() { cb endpoints list --json | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["backlog"], r["succeeded"], r["dead"])'; }
 read -r pending succeeded dead <<<"$(backlog)"
 echo "backlog: $pending pending"
