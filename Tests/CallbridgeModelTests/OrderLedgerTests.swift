@@ -140,7 +140,7 @@ struct OrderLedgerTests {
         p = OrderLedger.place(Self.event(.refundSucceeded, amount: "50.5", currency: "USD", refundID: "r2"), in: &entry)
         #expect(p.transition == .conflict)
         #expect(p.mismatch == [OrderMismatch(field: "refunded_amount", expected: "100.00", got: "110.5")])
-        #expect(entry.refundedAmount.text == "60" && entry.state == .partiallyRefunded && entry.hasMismatch)
+        #expect(entry.refundedAmount.text == "60" && entry.state == .partiallyRefunded && entry.hasMismatch && entry.counts.mismatches == 1)
 
         p = OrderLedger.place(Self.event(.refundPending, amount: "150", currency: "USD", refundID: "r3"), in: &entry)
         #expect(p.transition == .conflict && p.mismatch.first?.field == "amount")
@@ -212,21 +212,79 @@ struct OrderLedgerTests {
 
     // MARK: Disputes and unmapped
 
-    @Test("a dispute overlays the paid state until it closes; an opening after its closing is stale")
+    @Test("a dispute overlays the paid state until it closes; a chargeback's further steps repeat; an opening after its closing is stale")
     func disputes() {
         var entry = Self.entry(in: .succeeded)
         var p = OrderLedger.place(Self.event(.disputeOpened), in: &entry)
         #expect(p.transition == .advanced && entry.state == .disputed && entry.paymentState == .succeeded)
+        // CHARGEBACK_UNDER_REVIEW, CHARGEBACK_EVIDENCE_REQUIRED: the same dispute.
+        p = OrderLedger.place(Self.event(.disputeOpened), in: &entry)
+        #expect(p.transition == .repeated && entry.state == .disputed)
         p = OrderLedger.place(Self.event(.paymentPending), in: &entry)
         #expect(p.transition == .stale && entry.state == .disputed)
         p = OrderLedger.place(Self.event(.disputeClosed), in: &entry)
         #expect(p.transition == .advanced && entry.state == .succeeded)
+        p = OrderLedger.place(Self.event(.disputeClosed), in: &entry)
+        #expect(p.transition == .repeated && entry.state == .succeeded)
+        // A new chargeback later is a new dispute.
+        p = OrderLedger.place(Self.event(.disputeOpened), in: &entry)
+        #expect(p.transition == .advanced && entry.state == .disputed)
 
         var reordered = Self.entry(in: .succeeded)
         p = OrderLedger.place(Self.event(.disputeClosed), in: &reordered)
         #expect(p.transition == .advanced && reordered.state == .succeeded)
         p = OrderLedger.place(Self.event(.disputeOpened), in: &reordered)
         #expect(p.transition == .stale && reordered.state == .succeeded)
+        p = OrderLedger.place(Self.event(.disputeOpened), in: &reordered)
+        #expect(p.transition == .advanced && reordered.state == .disputed)
+    }
+
+    @Test("a late step with another amount stays stale (never reaches a default endpoint) and is still counted as a mismatch")
+    func staleMismatchStaysStale() throws {
+        var entry = OrderLedgerEntry(provider: "juspay", orderID: "ord_1")
+        _ = try OrderLedger.register(amount: DecimalAmount("100.00")!, currency: CurrencyCode("USD")!, at: Self.received, in: &entry)
+        _ = OrderLedger.place(Self.event(.paymentSucceeded, amount: "100.00", currency: "USD"), in: &entry)
+        let late = OrderLedger.place(Self.event(.paymentPending, amount: "102.00", currency: "USD"), in: &entry)
+        #expect(late.transition == .stale && !OrderEventsPolicy.forward.admits(late))
+        #expect(late.mismatch == [OrderMismatch(field: "amount", expected: "100.00", got: "102.00")])
+        #expect(entry.state == .succeeded && entry.counts.mismatches == 1 && entry.counts.conflicts == 0 && entry.hasMismatch)
+        let repeatedCheap = OrderLedger.place(Self.event(.paymentSucceeded, amount: "1.00", currency: "USD"), in: &entry)
+        #expect(repeatedCheap.transition == .conflict && entry.counts.mismatches == 2 && entry.counts.conflicts == 1)
+    }
+
+    @Test("registering after the provider reported another amount flags the order")
+    func lateRegistrationFlags() throws {
+        var entry = OrderLedgerEntry(provider: "juspay", orderID: "ord_1")
+        _ = OrderLedger.place(Self.event(.paymentSucceeded, amount: "1.00", currency: "USD"), in: &entry)
+        #expect(!entry.hasMismatch)
+        let registration = try OrderLedger.register(amount: DecimalAmount("100.00")!, currency: CurrencyCode("USD")!, at: Self.received, in: &entry)
+        #expect(registration.mismatch.count == 1 && entry.hasMismatch)
+    }
+
+    @Test("a rebuild replaces an event's old form instead of applying the new one on top: a refund whose key changed counts once")
+    func rebuild() throws {
+        var entry = OrderLedgerEntry(provider: "juspay", orderID: "ord_1")
+        var paid = Self.event(.paymentSucceeded, amount: "100.00", currency: "USD")
+        paid.data.order = OrderLedger.place(paid, in: &entry)
+        // Read without its refund id first (keyed by our event id), then re-normalized with it.
+        var refund = Self.event(.refundSucceeded, amount: "60.00", currency: "USD", seconds: 1)
+        refund.data.order = OrderLedger.place(refund, in: &entry)
+        var fixed = refund
+        fixed.data.refundID = "rfd_1"
+        fixed.data.order = nil
+        let histories = [OrderEventHistory(current: paid, earlier: []), OrderEventHistory(current: fixed, earlier: [refund])]
+        let (rebuilt, placement) = OrderLedger.rebuild(entry, histories: histories, revised: refund.id)
+        #expect(rebuilt.refundedAmount.text == "60.00" && rebuilt.refunds.keys.sorted() == ["rfd_1"])
+        #expect(rebuilt.state == .partiallyRefunded)
+        #expect(placement == OrderPlacement(sequence: 3, state: .partiallyRefunded, previousState: .succeeded, transition: .advanced))
+        #expect(rebuilt.counts.events == 3 && rebuilt.counts.verified == 2)
+        // Applying the fixed form on top instead counts the refund twice: a false refunded_amount conflict.
+        var onTop = entry
+        let wrong = OrderLedger.place(fixed, in: &onTop)
+        #expect(wrong.transition == .conflict && wrong.mismatch.first?.got == "120.00")
+        // Without the event (it moved to another order), the entry is rebuilt from the rest, nothing placed.
+        let (left, none) = OrderLedger.rebuild(entry, histories: [OrderEventHistory(current: paid, earlier: [])], revised: nil)
+        #expect(none == nil && left.state == .succeeded && left.refundedAmount.text == "0" && left.counts.events == 2)
     }
 
     @Test("unmapped events never move the order and still count as forward", arguments: [OrderState.unknown, .pending, .succeeded, .refunded])

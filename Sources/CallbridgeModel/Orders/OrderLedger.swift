@@ -18,14 +18,19 @@
 ///   and `failed` → `succeeded` is forward. A verified successful refund
 ///   makes the order `partially_refunded` or `refunded` (the total reached
 ///   the paid amount), even if the payment's own success was never seen.
-/// - A dispute opening makes the order `disputed` until as many closings
-///   were seen; a closing is always forward, an opening whose closing
-///   arrived first is stale.
+/// - A dispute opening makes the order `disputed` until a closing; more
+///   openings while it is open (a chargeback's steps) are repeated. A
+///   closing of an open dispute, and a closing before any opening, are
+///   forward (an opening after such a closing is stale); a further closing
+///   is repeated.
 /// - `unmapped` events never change the state and count as forward, so
 ///   what Callbridge could not classify still reaches services.
 /// - A verified event whose amount or currency contradicts the order's
 ///   (the registered amount, else the first reported one; refunds against
-///   what was paid) is a `conflict`: it changes nothing but the counts.
+///   what was paid) changes nothing but the counts: it is a `conflict`,
+///   unless it is stale anyway (a late step with another amount stays
+///   `stale`, so nothing older than a success reaches a default endpoint);
+///   either way its mismatch is listed and counted.
 public enum OrderLedger {
     /// Places `event` in `entry`'s story and applies it. Returns where it went.
     public static func place(_ event: Event, in entry: inout OrderLedgerEntry) -> OrderPlacement {
@@ -34,11 +39,12 @@ public enum OrderLedger {
         let mismatch = check(event, against: entry)
         var candidate = entry
         var transition = apply(event, to: &candidate)
-        if !mismatch.isEmpty { transition = .conflict }
+        if !mismatch.isEmpty && transition != .stale { transition = .conflict }
 
         if data.verified && mismatch.isEmpty {
             entry = candidate
         }
+        if data.verified && !mismatch.isEmpty { entry.counts.mismatches = entry.counts.mismatches.saturatingAdding(1) }
         entry.counts.events = entry.counts.events.saturatingAdding(1)
         if data.verified {
             entry.counts.verified = entry.counts.verified.saturatingAdding(1)
@@ -76,10 +82,13 @@ public enum OrderLedger {
         entry.expectedAmount = amount
         entry.expectedCurrency = currency
         entry.registeredAt = now
-        return OrderRegistration(created: true, mismatch: reportedMismatch(entry))
+        let mismatch = reportedMismatch(entry)
+        // Registered after the provider reported another amount: the order is flagged, not only the answer.
+        if !mismatch.isEmpty { entry.counts.mismatches = entry.counts.mismatches.saturatingAdding(1) }
+        return OrderRegistration(created: true, mismatch: mismatch)
     }
 
-    private static func reportedMismatch(_ entry: OrderLedgerEntry) -> [OrderMismatch] {
+    static func reportedMismatch(_ entry: OrderLedgerEntry) -> [OrderMismatch] {
         var result: [OrderMismatch] = []
         if let expected = entry.expectedAmount, let got = entry.amount, !expected.isEqualInValue(to: got) {
             result.append(OrderMismatch(field: "amount", expected: expected.text, got: got.text))
@@ -162,15 +171,32 @@ public enum OrderLedger {
         case .dispute(let opened):
             if opened {
                 entry.disputesOpened = entry.disputesOpened.saturatingAdding(1)
-                transition = entry.disputesOpened > entry.disputesClosed ? .advanced : .stale
+                if entry.disputeOpen {
+                    transition = .repeated
+                } else if entry.unmatchedClosings > 0 {
+                    entry.unmatchedClosings -= 1
+                    transition = .stale
+                } else {
+                    entry.disputeOpen = true
+                    transition = .advanced
+                }
             } else {
+                let seenOpening = entry.disputesOpened > 0
                 entry.disputesClosed = entry.disputesClosed.saturatingAdding(1)
-                transition = .advanced
+                if entry.disputeOpen {
+                    entry.disputeOpen = false
+                    transition = .advanced
+                } else if seenOpening {
+                    transition = .repeated
+                } else {
+                    entry.unmatchedClosings = entry.unmatchedClosings.saturatingAdding(1)
+                    transition = .advanced
+                }
             }
         case .other:
             transition = .advanced
         }
-        entry.state = entry.disputesOpened > entry.disputesClosed ? .disputed : entry.paymentState
+        entry.state = entry.disputeOpen ? .disputed : entry.paymentState
         return transition
     }
 
@@ -256,5 +282,61 @@ public enum OrderRegistrationError: Error, Sendable, Hashable, CustomStringConve
         case .alreadyRegistered(let amount, let currency):
             return "the order is registered already with \(amount.text) \(currency.code)"
         }
+    }
+}
+
+/// One event of an order as a rebuild sees it: its current form and the
+/// earlier forms kept as revisions (oldest first).
+public struct OrderEventHistory: Sendable, Hashable {
+    public var current: Event
+    public var earlier: [Event]
+
+    public init(current: Event, earlier: [Event]) {
+        self.current = current
+        self.earlier = earlier
+    }
+}
+
+extension OrderLedger {
+    /// Rebuilds an order's entry from its events' current forms, each at the
+    /// place it first took in this order's story (events never placed here
+    /// go last, by id), keeping what the merchant registered. Used when an
+    /// event is re-normalized: applying its new form on top of the old one
+    /// would count a refund or a dispute twice, and could never correct a
+    /// wrong amount.
+    ///
+    /// `revised` (when it is one of `histories`) gets a new placement: its
+    /// place in the rebuilt story, numbered after every earlier placement.
+    /// `counts.events` keeps counting every placement ever made (it is the
+    /// last sequence); the other counts describe the current forms.
+    public static func rebuild(_ entry: OrderLedgerEntry, histories: [OrderEventHistory],
+                               revised: EventID?) -> (entry: OrderLedgerEntry, placement: OrderPlacement?) {
+        func position(_ history: OrderEventHistory) -> Int64 {
+            ([history.current] + history.earlier)
+                .filter { $0.data.provider == entry.provider && $0.data.orderID == entry.orderID }
+                .compactMap { $0.data.order?.sequence }
+                .min() ?? .max
+        }
+        let ordered = histories
+            .map { (position: position($0), event: $0.current) }
+            .sorted { a, b in a.position != b.position ? a.position < b.position : a.event.id < b.event.id }
+        var fresh = OrderLedgerEntry(provider: entry.provider, orderID: entry.orderID)
+        fresh.expectedAmount = entry.expectedAmount
+        fresh.expectedCurrency = entry.expectedCurrency
+        fresh.registeredAt = entry.registeredAt
+        var placement: OrderPlacement?
+        for (_, event) in ordered {
+            let placed = place(event, in: &fresh)
+            if event.id == revised { placement = placed }
+        }
+        if fresh.registeredAt != nil, !reportedMismatch(fresh).isEmpty {
+            fresh.counts.mismatches = fresh.counts.mismatches.saturatingAdding(1)
+        }
+        fresh.counts.events = entry.counts.events
+        if placement != nil {
+            fresh.counts.events = entry.counts.events.saturatingAdding(1)
+            placement?.sequence = fresh.counts.events
+        }
+        return (fresh, placement)
     }
 }

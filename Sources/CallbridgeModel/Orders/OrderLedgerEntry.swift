@@ -1,8 +1,8 @@
 /// One order as the ledger holds it: one row per (provider, order id) in
 /// the `orders` table of either log, changed only by `OrderLedger`.
 ///
-/// Invariants: `state == .disputed` exactly when `disputesOpened >
-/// disputesClosed`, otherwise `state == paymentState`; `paymentState` is
+/// Invariants: `state == .disputed` exactly when `disputeOpen`, otherwise
+/// `state == paymentState`; `paymentState` is
 /// never `.disputed`; `refundedAmount` is the sum of the `succeeded`
 /// refunds' amounts; `counts.events` is the last placement's sequence.
 public struct OrderLedgerEntry: Sendable, Hashable {
@@ -23,8 +23,14 @@ public struct OrderLedgerEntry: Sendable, Hashable {
     public var refundedAmount: DecimalAmount = .zero
     /// Refunds by key (the provider's refund id, else its event id, else ours).
     public var refunds: [String: OrderRefund] = [:]
+    /// Verified `dispute.opened` / `dispute.closed` events placed (informational).
     public var disputesOpened: Int = 0
     public var disputesClosed: Int = 0
+    /// A dispute is open: opened and not closed since.
+    public var disputeOpen = false
+    /// Closings that arrived before any opening: the next opening is their
+    /// dispute's, late (stale), not a new one.
+    public var unmatchedClosings: Int = 0
     /// `received_at` of the first and the latest placed event.
     public var firstSeenAt: Timestamp?
     public var lastSeenAt: Timestamp?
@@ -37,8 +43,9 @@ public struct OrderLedgerEntry: Sendable, Hashable {
         self.orderID = orderID
     }
 
-    /// Whether any verified event of this order conflicted with it.
-    public var hasMismatch: Bool { counts.conflicts > 0 }
+    /// Whether any verified event of this order (or the registration, when
+    /// the provider had reported otherwise) disagreed on its money.
+    public var hasMismatch: Bool { counts.mismatches > 0 }
 
     /// What amounts are checked against: the registered amount, else the first reported one.
     public var referenceAmount: DecimalAmount? { expectedAmount ?? amount }
@@ -72,6 +79,9 @@ public struct OrderCounts: Sendable, Hashable {
     public var repeated: Int64 = 0
     public var stale: Int64 = 0
     public var conflicts: Int64 = 0
+    /// Verified placements with a mismatch (conflicts and stale ones), and a
+    /// registration that disagreed with what was reported already.
+    public var mismatches: Int64 = 0
 
     public init() {}
 }
@@ -100,6 +110,8 @@ extension OrderLedgerEntry {
             })),
             ("disputes_opened", num(Int64(disputesOpened))),
             ("disputes_closed", num(Int64(disputesClosed))),
+            ("dispute_open", .bool(disputeOpen)),
+            ("unmatched_closings", num(Int64(unmatchedClosings))),
             ("mismatch", .bool(hasMismatch)),
             ("first_seen_at", str(firstSeenAt?.rfc3339)),
             ("last_seen_at", str(lastSeenAt?.rfc3339)),
@@ -107,7 +119,7 @@ extension OrderLedgerEntry {
             ("counts", .object([
                 ("events", num(counts.events)), ("verified", num(counts.verified)), ("hints", num(counts.hints)),
                 ("advanced", num(counts.advanced)), ("repeated", num(counts.repeated)), ("stale", num(counts.stale)),
-                ("conflicts", num(counts.conflicts)),
+                ("conflicts", num(counts.conflicts)), ("mismatches", num(counts.mismatches)),
             ])),
         ])
     }
@@ -168,6 +180,9 @@ extension OrderLedgerEntry {
         }
         self.disputesOpened = Int(try count(json["disputes_opened"], "disputes_opened"))
         self.disputesClosed = Int(try count(json["disputes_closed"], "disputes_closed"))
+        guard case .bool(let open)? = json["dispute_open"] else { throw .invalid("order.dispute_open") }
+        self.disputeOpen = open
+        self.unmatchedClosings = Int(try count(json["unmatched_closings"], "unmatched_closings"))
         self.firstSeenAt = try time("first_seen_at")
         self.lastSeenAt = try time("last_seen_at")
         if let id = try text("last_change_event_id") {
@@ -182,5 +197,6 @@ extension OrderLedgerEntry {
         counts.repeated = try count(c["repeated"], "counts.repeated")
         counts.stale = try count(c["stale"], "counts.stale")
         counts.conflicts = try count(c["conflicts"], "counts.conflicts")
+        counts.mismatches = try count(c["mismatches"], "counts.mismatches")
     }
 }

@@ -4,8 +4,8 @@
 /// Invariants: `sequence` counts the order's placements from 1 in commit
 /// order, with no gaps, across every process sharing the log; for an
 /// unverified event `state == previousState` (a hint never moves the order)
-/// and `transition` says what it would be if it were proven; `mismatch` is
-/// non-empty exactly when `transition == .conflict`.
+/// and `transition` says what it would be if it were proven; a `conflict`
+/// always lists its `mismatch`, and a `stale` placement may list one too.
 public struct OrderPlacement: Sendable, Hashable {
     public var sequence: Int64
     public var state: OrderState

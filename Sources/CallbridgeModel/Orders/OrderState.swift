@@ -14,7 +14,7 @@ public enum OrderState: String, Sendable, Hashable, CaseIterable {
     case succeeded
     case partiallyRefunded = "partially_refunded"
     case refunded
-    /// A dispute is open (opened more often than closed); the payment state is kept beside it.
+    /// A dispute is open (opened, not closed since); the payment state is kept beside it.
     case disputed
 
     /// Nothing more is expected from the provider without a new action
