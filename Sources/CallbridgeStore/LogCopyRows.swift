@@ -237,14 +237,14 @@ public struct LogCopyOrder: Sendable, Hashable {
     public var lastSeenMilliseconds: Int64?
     public var lastEventID: String?
     public var eventCount: Int64
-    public var conflictCount: Int64
+    public var mismatchCount: Int64
     public var ledger: String
     public var createdAtMilliseconds: Int64
     public var updatedAtMilliseconds: Int64
 
     public init(id: Int64, provider: String, orderID: String, state: String, amount: String?, currency: String?, expectedAmount: String?,
                 expectedCurrency: String?, firstSeenMilliseconds: Int64?, lastSeenMilliseconds: Int64?, lastEventID: String?, eventCount: Int64,
-                conflictCount: Int64, ledger: String, createdAtMilliseconds: Int64, updatedAtMilliseconds: Int64) {
+                mismatchCount: Int64, ledger: String, createdAtMilliseconds: Int64, updatedAtMilliseconds: Int64) {
         self.id = id
         self.provider = provider
         self.orderID = orderID
@@ -257,7 +257,7 @@ public struct LogCopyOrder: Sendable, Hashable {
         self.lastSeenMilliseconds = lastSeenMilliseconds
         self.lastEventID = lastEventID
         self.eventCount = eventCount
-        self.conflictCount = conflictCount
+        self.mismatchCount = mismatchCount
         self.ledger = ledger
         self.createdAtMilliseconds = createdAtMilliseconds
         self.updatedAtMilliseconds = updatedAtMilliseconds

@@ -105,14 +105,14 @@ extension SQLiteEventLog {
         return try await dbPool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT id, provider, order_id, state, amount, currency, expected_amount, expected_currency, first_seen_ms, last_seen_ms,
-                       last_event_id, event_count, conflict_count, ledger, created_at_ms, updated_at_ms
+                       last_event_id, event_count, mismatch_count, ledger, created_at_ms, updated_at_ms
                 FROM orders WHERE id > ? ORDER BY id LIMIT ?
                 """, arguments: [cursor ?? 0, limit]).map { row in
                 LogCopyOrder(
                     id: row["id"], provider: row["provider"], orderID: row["order_id"], state: row["state"], amount: row["amount"],
                     currency: row["currency"], expectedAmount: row["expected_amount"], expectedCurrency: row["expected_currency"],
                     firstSeenMilliseconds: row["first_seen_ms"], lastSeenMilliseconds: row["last_seen_ms"], lastEventID: row["last_event_id"],
-                    eventCount: row["event_count"], conflictCount: row["conflict_count"], ledger: row["ledger"],
+                    eventCount: row["event_count"], mismatchCount: row["mismatch_count"], ledger: row["ledger"],
                     createdAtMilliseconds: row["created_at_ms"], updatedAtMilliseconds: row["updated_at_ms"])
             }
         }

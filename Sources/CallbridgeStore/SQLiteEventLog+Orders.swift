@@ -22,6 +22,42 @@ extension SQLiteEventLog {
         return OrderSlot(placement: placement, rowID: rowID)
     }
 
+    /// Places a re-normalized `event` (its earlier form `previous` kept as a
+    /// revision already) by rebuilding its order's entry from the current
+    /// forms of the order's events (`OrderLedger.rebuild`), so its old form
+    /// is not counted twice; an order the event left is rebuilt without it.
+    static func replaceInOrder(_ event: inout Event, previous: Event?, now: Int64, in db: Database) throws -> OrderSlot? {
+        if let previous, let oldID = previous.data.orderID, !oldID.isEmpty,
+           previous.data.provider != event.data.provider || oldID != event.data.orderID {
+            _ = try rebuildOrder(provider: previous.data.provider, orderID: oldID, replacing: event.id, with: nil, now: now, in: db)
+        }
+        guard let orderID = event.data.orderID, !orderID.isEmpty else {
+            event.data.order = nil
+            return nil
+        }
+        let slot = try rebuildOrder(provider: event.data.provider, orderID: orderID, replacing: event.id, with: event, now: now, in: db)
+        event.data.order = slot?.placement
+        return slot
+    }
+
+    /// Rebuilds (provider, order id)'s entry with event `id` in the form
+    /// `form` (nil: without it) and saves it; the slot of `form`.
+    static func rebuildOrder(provider: String, orderID: String, replacing id: EventID, with form: Event?, now: Int64,
+                             in db: Database) throws -> OrderSlot? {
+        let found = try fetchEntry(provider: provider, orderID: orderID, in: db)
+        var histories: [OrderEventHistory] = []
+        for row in try Row.fetchAll(db, sql: "SELECT id, envelope FROM events WHERE provider = ? AND order_id = ? AND id <> ?",
+                                    arguments: [provider, orderID, id.rawValue]) {
+            let event = try decodeEvent(row)
+            histories.append(OrderEventHistory(current: event, earlier: try fetchRevisions(db, eventID: event.id).map(\.event)))
+        }
+        if let form { histories.append(OrderEventHistory(current: form, earlier: try fetchRevisions(db, eventID: id).map(\.event))) }
+        let (entry, placement) = OrderLedger.rebuild(found?.1 ?? OrderLedgerEntry(provider: provider, orderID: orderID),
+                                                     histories: histories, revised: form?.id)
+        let rowID = try save(entry, rowID: found?.0, now: now, in: db)
+        return placement.map { OrderSlot(placement: $0, rowID: rowID) }
+    }
+
     static func fetchEntry(provider: String, orderID: String, in db: Database) throws -> (Int64, OrderLedgerEntry)? {
         let statement = try db.cachedStatement(sql: "SELECT id, ledger FROM orders WHERE provider = ? AND order_id = ?")
         guard let row = try Row.fetchOne(statement, arguments: [provider, orderID]) else { return nil }
@@ -45,12 +81,12 @@ extension SQLiteEventLog {
         let columns: [(any DatabaseValueConvertible)?] = [
             entry.state.rawValue, entry.amount?.text, entry.currency?.code, entry.expectedAmount?.text, entry.expectedCurrency?.code,
             entry.firstSeenAt?.millisecondsSinceEpoch, entry.lastSeenAt?.millisecondsSinceEpoch, entry.lastChangeEventID?.rawValue,
-            entry.counts.events, entry.counts.conflicts, entry.json.rendered(), now,
+            entry.counts.events, entry.counts.mismatches, entry.json.rendered(), now,
         ]
         guard let rowID else {
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO orders (state, amount, currency, expected_amount, expected_currency, first_seen_ms, last_seen_ms, last_event_id,
-                                    event_count, conflict_count, ledger, updated_at_ms, provider, order_id, created_at_ms)
+                                    event_count, mismatch_count, ledger, updated_at_ms, provider, order_id, created_at_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             try insert.execute(arguments: StatementArguments(columns + [entry.provider, entry.orderID, now]))
@@ -58,7 +94,7 @@ extension SQLiteEventLog {
         }
         let update = try db.cachedStatement(sql: """
             UPDATE orders SET state = ?, amount = ?, currency = ?, expected_amount = ?, expected_currency = ?, first_seen_ms = ?,
-                last_seen_ms = ?, last_event_id = ?, event_count = ?, conflict_count = ?, ledger = ?, updated_at_ms = ?
+                last_seen_ms = ?, last_event_id = ?, event_count = ?, mismatch_count = ?, ledger = ?, updated_at_ms = ?
             WHERE id = ?
             """)
         try update.execute(arguments: StatementArguments(columns + [rowID]))
@@ -116,7 +152,7 @@ extension SQLiteEventLog {
             var arguments: [any DatabaseValueConvertible] = []
             if let provider = query.provider { conditions.append("provider = ?"); arguments.append(provider) }
             if let state = query.state { conditions.append("state = ?"); arguments.append(state.rawValue) }
-            if let mismatch = query.mismatch { conditions.append(mismatch ? "conflict_count > 0" : "conflict_count = 0") }
+            if let mismatch = query.mismatch { conditions.append(mismatch ? "mismatch_count > 0" : "mismatch_count = 0") }
             if let before = query.before { conditions.append("id < ?"); arguments.append(before) }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments.append(query.limit)

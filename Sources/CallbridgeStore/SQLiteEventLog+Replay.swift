@@ -119,17 +119,21 @@ extension SQLiteEventLog {
         let revision: Int = current["revision"]
         let type: String = current["type"]
         let envelope: Data = current["envelope"]
-        let previousOrder = (try? Event(envelopeBytes: [UInt8](envelope)))?.data.order
+        let previous = try? Event(envelopeBytes: [UInt8](envelope))
         try db.execute(sql: """
             INSERT INTO event_revisions (event_id, revision, type, envelope, replaced_at_ms) VALUES (?, ?, ?, ?, ?)
             """, arguments: [event.id.rawValue, revision, type, envelope, now])
         var revised = event
-        let slot = try placeInOrder(&revised, now: now, in: db)
+        // A confirmation applies a hint that never moved the order; a re-normalization replaces a form
+        // that may have, so the order is rebuilt rather than the new form applied on top.
+        let slot = onlyIfUnverified
+            ? try placeInOrder(&revised, now: now, in: db)
+            : try replaceInOrder(&revised, previous: previous, now: now, in: db)
         try db.execute(sql: """
             UPDATE events SET type = ?, verified = ?, order_id = ?, envelope = ?, revision = ? WHERE id = ?
             """, arguments: [revised.type.rawValue, revised.data.verified, revised.data.orderID, Data(revised.envelopeBytes), revision + 1,
                              revised.id.rawValue])
-        return StoredRevision(outcome: RevisionOutcome(event: revised, previousOrder: previousOrder), slot: slot)
+        return StoredRevision(outcome: RevisionOutcome(event: revised, previousOrder: previous?.data.order), slot: slot)
     }
 
     /// A revision as written, with the ledger row it was placed in.

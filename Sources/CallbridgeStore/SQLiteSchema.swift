@@ -135,7 +135,7 @@ enum SQLiteSchema {
                     last_seen_ms      INTEGER,
                     last_event_id     TEXT,
                     event_count       INTEGER NOT NULL,
-                    conflict_count    INTEGER NOT NULL,
+                    mismatch_count    INTEGER NOT NULL,
                     ledger            TEXT    NOT NULL,
                     created_at_ms     INTEGER NOT NULL,
                     updated_at_ms     INTEGER NOT NULL,

@@ -322,20 +322,20 @@ struct OrderColumns: UnnestColumns {
     static let table = "orders"
     static let insertColumns = """
         id, provider, order_id, state, amount, currency, expected_amount, expected_currency, first_seen_ms, last_seen_ms, last_event_id,
-        event_count, conflict_count, ledger, created_at_ms, updated_at_ms
+        event_count, mismatch_count, ledger, created_at_ms, updated_at_ms
         """
     static let select = """
         SELECT id, provider, order_id, state, CASE WHEN amount_null THEN NULL ELSE amount END,
                CASE WHEN currency_null THEN NULL ELSE currency END, CASE WHEN expected_amount_null THEN NULL ELSE expected_amount END,
                CASE WHEN expected_currency_null THEN NULL ELSE expected_currency END, CASE WHEN first_null THEN NULL ELSE first_seen_ms END,
                CASE WHEN last_null THEN NULL ELSE last_seen_ms END, CASE WHEN event_null THEN NULL ELSE last_event_id END,
-               event_count, conflict_count, ledger, created_at_ms, updated_at_ms
+               event_count, mismatch_count, ledger, created_at_ms, updated_at_ms
         FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::bool[], $9::text[], $10::bool[],
                     $11::text[], $12::bool[], $13::int8[], $14::bool[], $15::int8[], $16::bool[], $17::text[], $18::bool[], $19::int8[],
                     $20::int8[], $21::text[], $22::int8[], $23::int8[])
              AS r(id, provider, order_id, state, amount, amount_null, currency, currency_null, expected_amount, expected_amount_null,
                   expected_currency, expected_currency_null, first_seen_ms, first_null, last_seen_ms, last_null, last_event_id, event_null,
-                  event_count, conflict_count, ledger, created_at_ms, updated_at_ms)
+                  event_count, mismatch_count, ledger, created_at_ms, updated_at_ms)
         """
 
     private var ids: [Int64] = []
@@ -351,7 +351,7 @@ struct OrderColumns: UnnestColumns {
     private var lastSeen = NullableColumn<Int64>(placeholder: 0)
     private var lastEventIDs = NullableColumn<String>(placeholder: "")
     private var eventCounts: [Int64] = []
-    private var conflictCounts: [Int64] = []
+    private var mismatchCounts: [Int64] = []
     private var ledgers: [String] = []
     private var createdAt: [Int64] = []
     private var updatedAt: [Int64] = []
@@ -370,7 +370,7 @@ struct OrderColumns: UnnestColumns {
             lastSeen.append(row.lastSeenMilliseconds)
             lastEventIDs.append(row.lastEventID?.postgresText)
             eventCounts.append(row.eventCount)
-            conflictCounts.append(row.conflictCount)
+            mismatchCounts.append(row.mismatchCount)
             ledgers.append(row.ledger.postgresText)
             createdAt.append(row.createdAtMilliseconds)
             updatedAt.append(row.updatedAtMilliseconds)
@@ -383,6 +383,6 @@ struct OrderColumns: UnnestColumns {
         b.append(expectedAmounts.values); b.append(expectedAmounts.isNull); b.append(expectedCurrencies.values); b.append(expectedCurrencies.isNull)
         b.append(firstSeen.values); b.append(firstSeen.isNull); b.append(lastSeen.values); b.append(lastSeen.isNull)
         b.append(lastEventIDs.values); b.append(lastEventIDs.isNull)
-        b.append(eventCounts); b.append(conflictCounts); b.append(ledgers); b.append(createdAt); b.append(updatedAt)
+        b.append(eventCounts); b.append(mismatchCounts); b.append(ledgers); b.append(createdAt); b.append(updatedAt)
     }
 }

@@ -23,7 +23,7 @@ extension PostgresEventLog {
         var conditions = PostgresConditions()
         if let provider = query.provider { conditions.add("provider = ", provider.postgresText) }
         if let state = query.state { conditions.add("state = ", state.rawValue) }
-        if let mismatch = query.mismatch { conditions.add(raw: mismatch ? "conflict_count > 0" : "conflict_count = 0") }
+        if let mismatch = query.mismatch { conditions.add(raw: mismatch ? "mismatch_count > 0" : "mismatch_count = 0") }
         if let before = query.before { conditions.add("id < ", before) }
         let sql = "SELECT id, ledger FROM orders \(conditions.whereClause) ORDER BY id DESC LIMIT \(conditions.bind(Int64(query.limit)))"
         return try await database("list orders") {

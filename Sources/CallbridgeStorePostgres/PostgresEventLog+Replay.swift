@@ -116,21 +116,28 @@ extension PostgresEventLog {
         }
         guard let (revision, type, envelope, verified) = current else { return nil }
         if onlyIfUnverified, verified { return nil }
-        let previousOrder = (try? Event(envelopeBytes: Array(envelope.readableBytesView)))?.data.order
+        let previous = try? Event(envelopeBytes: Array(envelope.readableBytesView))
         try await connection.query("""
             INSERT INTO event_revisions (event_id, revision, type, envelope, replaced_at_ms)
             VALUES (\(event.id.rawValue), \(revision), \(type), \(envelope), \(now))
             """, logger: logger)
         var revised = event
-        var ledger = try await PostgresOrderLedger.lock(orderOf: event, now: now, on: connection, logger: logger)
-        let slot = try PostgresOrderLedger.place(&revised, in: &ledger)
-        try await PostgresOrderLedger.save(ledger.values, now: now, on: connection, logger: logger)
+        let slot: PostgresOrderSlot?
+        if onlyIfUnverified {
+            // A confirmation applies a hint that never moved the order.
+            var ledger = try await PostgresOrderLedger.lock(orderOf: event, now: now, on: connection, logger: logger)
+            slot = try PostgresOrderLedger.place(&revised, in: &ledger)
+            try await PostgresOrderLedger.save(ledger.values, now: now, on: connection, logger: logger)
+        } else {
+            // A re-normalization replaces a form that may have moved the order: rebuild it (and the order it left).
+            slot = try await PostgresOrderLedger.replace(&revised, previous: previous, now: now, on: connection, logger: logger)
+        }
         try await connection.query("""
             UPDATE events SET type = \(revised.type.rawValue), verified = \(revised.data.verified), order_id = \(revised.data.orderID?.postgresText),
                               envelope = \(ByteBuffer(bytes: revised.envelopeBytes)), revision = \(revision + 1)
             WHERE id = \(revised.id.rawValue)
             """, logger: logger)
-        return PostgresStoredRevision(outcome: RevisionOutcome(event: revised, previousOrder: previousOrder), slot: slot)
+        return PostgresStoredRevision(outcome: RevisionOutcome(event: revised, previousOrder: previous?.data.order), slot: slot)
     }
 
     public func revisions(of id: EventID) async throws -> [EventRevision] {

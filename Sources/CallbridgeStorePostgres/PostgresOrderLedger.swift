@@ -67,6 +67,50 @@ enum PostgresOrderLedger {
         return PostgresOrderSlot(placement: placement, rowID: locked.rowID)
     }
 
+    /// Places a re-normalized `event` (its earlier form `previous` kept as a
+    /// revision already) by rebuilding its order's entry from the current
+    /// forms of the order's events (`OrderLedger.rebuild`), the same as the
+    /// SQLite log; an order the event left is rebuilt without it. The rows
+    /// are locked in (provider, order id) order.
+    static func replace(_ event: inout Event, previous: Event?, now: Int64, on connection: PostgresConnection,
+                        logger: Logger) async throws -> PostgresOrderSlot? {
+        var names: [(provider: String, orderID: String)] = []
+        if let previous, let oldID = previous.data.orderID, !oldID.isEmpty { names.append((previous.data.provider, oldID)) }
+        if let orderID = event.data.orderID, !orderID.isEmpty { names.append((event.data.provider, orderID)) }
+        var ledger = try await lock(names, now: now, on: connection, logger: logger)
+        let target = PostgresOrderKey(event)
+        var slot: PostgresOrderSlot?
+        for (key, locked) in ledger {
+            var histories: [OrderEventHistory] = []
+            var ids: [String] = []
+            var currents: [Event] = []
+            for try await (id, envelope) in try await connection.query("""
+                SELECT id, envelope FROM events WHERE provider = \(key.provider) AND order_id = \(key.orderID) AND id <> \(event.id.rawValue)
+                """, logger: logger).decode((String, ByteBuffer).self) {
+                currents.append(try PostgresEventLog.decodeEvent(id: id, envelope: envelope))
+                ids.append(id)
+            }
+            let form: Event? = key == target ? event : nil
+            if form != nil { ids.append(event.id.rawValue) }
+            var earlier: [String: [Event]] = [:]
+            if !ids.isEmpty {
+                for try await (id, envelope) in try await connection.query("""
+                    SELECT event_id, envelope FROM event_revisions WHERE event_id = ANY(\(ids)::text[]) ORDER BY event_id, revision
+                    """, logger: logger).decode((String, ByteBuffer).self) {
+                    earlier[id, default: []].append(try PostgresEventLog.decodeEvent(id: id, envelope: envelope))
+                }
+            }
+            histories = currents.map { OrderEventHistory(current: $0, earlier: earlier[$0.id.rawValue] ?? []) }
+            if let form { histories.append(OrderEventHistory(current: form, earlier: earlier[form.id.rawValue] ?? [])) }
+            let (entry, placement) = OrderLedger.rebuild(locked.entry, histories: histories, revised: form?.id)
+            ledger[key] = LockedOrder(rowID: locked.rowID, entry: entry)
+            if let placement { slot = PostgresOrderSlot(placement: placement, rowID: locked.rowID) }
+        }
+        try await save(ledger.values, now: now, on: connection, logger: logger)
+        event.data.order = slot?.placement
+        return slot
+    }
+
     /// Writes the entries back to their (locked) rows, in one statement.
     static func save(_ orders: some Sequence<LockedOrder>, now: Int64, on connection: PostgresConnection, logger: Logger) async throws {
         var statement = SaveOrders(now: now)
@@ -146,8 +190,8 @@ enum PostgresOrderLedger {
 }
 
 /// An order's ledger key as PostgreSQL compares it: provider and order id
-/// as stored (`postgresText`), so keys built from an event and from a row
-/// read back are equal.
+/// as stored (`postgresText`), compared byte for byte, so keys built from an
+/// event and from a row read back are equal.
 struct PostgresOrderKey: Hashable, Sendable {
     var provider: String
     var orderID: String
@@ -155,6 +199,19 @@ struct PostgresOrderKey: Hashable, Sendable {
     init(provider: String, orderID: String) {
         self.provider = provider.postgresText
         self.orderID = orderID.postgresText
+    }
+
+    /// Byte for byte, as PostgreSQL compares text: Swift's `String` equality
+    /// would merge canonically equivalent spellings (`é` and `e` + U+0301)
+    /// that are two orders in the database.
+    static func == (a: PostgresOrderKey, b: PostgresOrderKey) -> Bool {
+        a.provider.utf8.elementsEqual(b.provider.utf8) && a.orderID.utf8.elementsEqual(b.orderID.utf8)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        for byte in provider.utf8 { hasher.combine(byte) }
+        hasher.combine(0xFF as UInt8)  // never a UTF-8 byte: separates the two fields
+        for byte in orderID.utf8 { hasher.combine(byte) }
     }
 
     /// The key of `event`'s order; nil without a (non-empty) order id.
@@ -200,7 +257,7 @@ struct ChainKey: Hashable, Sendable {
 /// the row lock of an existing one.
 private struct LockOrders: PostgresPreparedStatement {
     static let sql = """
-        INSERT INTO orders (provider, order_id, state, event_count, conflict_count, ledger, created_at_ms, updated_at_ms)
+        INSERT INTO orders (provider, order_id, state, event_count, mismatch_count, ledger, created_at_ms, updated_at_ms)
         SELECT provider, order_id, $4, 0, 0, ledger, $5, $5
         FROM unnest($1::text[], $2::text[], $3::text[]) AS k(provider, order_id, ledger)
         ORDER BY provider, order_id
@@ -244,12 +301,12 @@ private struct SaveOrders: PostgresPreparedStatement {
             first_seen_ms = CASE WHEN u.first_null THEN NULL ELSE u.first_seen_ms END,
             last_seen_ms = CASE WHEN u.last_null THEN NULL ELSE u.last_seen_ms END,
             last_event_id = CASE WHEN u.event_null THEN NULL ELSE u.last_event_id END,
-            event_count = u.event_count, conflict_count = u.conflict_count, ledger = u.ledger, updated_at_ms = $20
+            event_count = u.event_count, mismatch_count = u.mismatch_count, ledger = u.ledger, updated_at_ms = $20
         FROM unnest($1::int8[], $2::text[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::text[], $8::bool[], $9::text[], $10::bool[],
                     $11::int8[], $12::bool[], $13::int8[], $14::bool[], $15::text[], $16::bool[], $17::int8[], $18::int8[], $19::text[])
              AS u(id, state, amount, amount_null, currency, currency_null, expected_amount, expected_amount_null, expected_currency,
                   expected_currency_null, first_seen_ms, first_null, last_seen_ms, last_null, last_event_id, event_null, event_count,
-                  conflict_count, ledger)
+                  mismatch_count, ledger)
         WHERE o.id = u.id
         """
     typealias Row = Void
@@ -263,7 +320,7 @@ private struct SaveOrders: PostgresPreparedStatement {
     var lastSeen = NullableColumn<Int64>(placeholder: 0)
     var lastEventIDs = NullableColumn<String>(placeholder: "")
     var eventCounts: [Int64] = []
-    var conflictCounts: [Int64] = []
+    var mismatchCounts: [Int64] = []
     var ledgers: [String] = []
     let now: Int64
 
@@ -281,7 +338,7 @@ private struct SaveOrders: PostgresPreparedStatement {
         lastSeen.append(entry.lastSeenAt?.millisecondsSinceEpoch)
         lastEventIDs.append(entry.lastChangeEventID?.rawValue)
         eventCounts.append(entry.counts.events)
-        conflictCounts.append(entry.counts.conflicts)
+        mismatchCounts.append(entry.counts.mismatches)
         ledgers.append(entry.json.rendered().postgresText)
     }
 
@@ -292,7 +349,7 @@ private struct SaveOrders: PostgresPreparedStatement {
         b.append(expectedAmounts.values); b.append(expectedAmounts.isNull); b.append(expectedCurrencies.values); b.append(expectedCurrencies.isNull)
         b.append(firstSeen.values); b.append(firstSeen.isNull); b.append(lastSeen.values); b.append(lastSeen.isNull)
         b.append(lastEventIDs.values); b.append(lastEventIDs.isNull)
-        b.append(eventCounts); b.append(conflictCounts); b.append(ledgers); b.append(now)
+        b.append(eventCounts); b.append(mismatchCounts); b.append(ledgers); b.append(now)
         return b
     }
 

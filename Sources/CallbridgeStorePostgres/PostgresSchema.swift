@@ -125,7 +125,7 @@ enum PostgresSchema {
                 last_seen_ms      BIGINT,
                 last_event_id     TEXT,
                 event_count       BIGINT NOT NULL,
-                conflict_count    BIGINT NOT NULL,
+                mismatch_count    BIGINT NOT NULL,
                 ledger            TEXT   NOT NULL,
                 created_at_ms     BIGINT NOT NULL,
                 updated_at_ms     BIGINT NOT NULL,

@@ -353,7 +353,8 @@ import Testing
             succeeded.type = .paymentSucceeded
             let revision = try #require(try await log.revise(succeeded, now: Timestamp(millisecondsSinceEpoch: Self.base + 10)))
             #expect(revision.previousOrder == appended.order)
-            #expect(revision.event.data.order == OrderPlacement(sequence: 2, state: .succeeded, previousState: .pending, transition: .advanced))
+            // The order is rebuilt with the new form in the old one's place: nothing came before it.
+            #expect(revision.event.data.order == OrderPlacement(sequence: 2, state: .succeeded, previousState: .unknown, transition: .advanced))
             #expect(try await log.event(id: record.event.id)?.event == revision.event)
             #expect(try await log.revisions(of: record.event.id).map { $0.event.data.order } == [appended.order])
             #expect(try await log.order(provider: "juspay", orderID: "ord_1")?.counts.events == 2)
@@ -365,12 +366,32 @@ import Testing
             #expect(again.previousOrder?.sequence == 2)
             #expect(again.event.data.order?.sequence == 1)
             #expect(try await log.order(provider: "juspay", orderID: "ord_other")?.counts.events == 1)
+            // The order it left is rebuilt without it.
+            let left = try #require(try await log.order(provider: "juspay", orderID: "ord_1"))
+            #expect(left.state == .unknown && left.counts.events == 2 && left.counts.verified == 0)
             // Without an order id: no placement.
             var orderless = again.event
             orderless.data.orderID = nil
             #expect(try await log.revise(orderless, now: Timestamp(millisecondsSinceEpoch: Self.base + 30))?.event.data.order == nil)
 
             #expect(try await log.revise(Self.record(.paymentPending).event, now: Timestamp(millisecondsSinceEpoch: Self.base)) == nil)
+        }
+    }
+
+    /// Re-normalizing a refund (twice, and with a refund id it lacked) counts it once.
+    @Test(arguments: LogBackend.available) func revisingARefundNeverCountsItTwice(_ backend: LogBackend) async throws {
+        try await backend.withLog { (log: any EventLog) async throws in
+            _ = try await log.append(Self.record(.paymentSucceeded, millis: Self.base))
+            let refund = Self.record(.refundSucceeded, amount: "60.00", millis: Self.base + 1)
+            _ = try await log.append(refund)
+            var fixed = refund.event
+            fixed.data.refundID = "rfd_1"
+            _ = try #require(try await log.revise(fixed, now: Timestamp(millisecondsSinceEpoch: Self.base + 10)))
+            let again = try #require(try await log.revise(fixed, now: Timestamp(millisecondsSinceEpoch: Self.base + 20)))
+            #expect(again.event.data.order?.transition == .advanced && again.event.data.order?.sequence == 4)
+            let entry = try #require(try await log.order(provider: "juspay", orderID: "ord_1"))
+            #expect(entry.refundedAmount.text == "60.00" && entry.refunds.keys.sorted() == ["rfd_1"])
+            #expect(entry.state == .partiallyRefunded && !entry.hasMismatch && entry.counts.events == 4)
         }
     }
 
