@@ -362,7 +362,7 @@ struct LogCopyFixture {
                                         $0.error, $0.responseSnippet] }),
             lines(batch.revisions.map { [$0.eventID.rawValue, $0.revision, $0.type, $0.envelope, $0.replacedAtMilliseconds] }),
             lines(batch.orders.map { [$0.id, $0.provider, $0.orderID, $0.state, $0.amount, $0.currency, $0.expectedAmount, $0.expectedCurrency,
-                                      $0.firstSeenMilliseconds, $0.lastSeenMilliseconds, $0.lastEventID, $0.eventCount, $0.conflictCount,
+                                      $0.firstSeenMilliseconds, $0.lastSeenMilliseconds, $0.lastEventID, $0.eventCount, $0.mismatchCount,
                                       $0.ledger, $0.createdAtMilliseconds, $0.updatedAtMilliseconds] }),
             lines(states.map { [$0.name, $0.disabled, $0.reason, $0.updatedAtMilliseconds] }),
         ]
@@ -386,7 +386,7 @@ struct LogCopyFixture {
                     orderBy: "id"),
         digestQuery("event_revisions", ["event_id", "revision", "type", "envelope", "replaced_at_ms"], orderBy: "event_id, revision"),
         digestQuery("orders", ["id", "provider", "order_id", "state", "amount", "currency", "expected_amount", "expected_currency",
-                               "first_seen_ms", "last_seen_ms", "last_event_id", "event_count", "conflict_count", "ledger", "created_at_ms",
+                               "first_seen_ms", "last_seen_ms", "last_event_id", "event_count", "mismatch_count", "ledger", "created_at_ms",
                                "updated_at_ms"], orderBy: "id"),
         digestQuery("endpoint_states", ["name", "disabled", "reason", "updated_at_ms"], orderBy: "name"),
     ]

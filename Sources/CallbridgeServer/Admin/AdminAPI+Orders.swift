@@ -21,7 +21,7 @@ extension AdminAPI {
         }
         filter.limit = try query.integer("limit", in: 1...500) ?? 50
         if query.string("cursor") != nil {
-            filter.before = Int64(try query.integer("cursor", in: 1...Int(Int64.max)) ?? 0)
+            filter.before = Int64(try query.integer("cursor", in: 1...999_999_999_999_999_999) ?? 0)
         }
         let listings = try await log.orders(matching: filter)
         let next: JSONValue = listings.count == filter.limit ? (listings.last.map { .number(String($0.cursor)) } ?? .null) : .null

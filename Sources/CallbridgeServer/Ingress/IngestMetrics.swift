@@ -17,7 +17,7 @@ import Prometheus
 /// - `callbridge_order_transitions_total{provider, transition}`: events placed in
 ///   their order's story (`advanced`, `repeated`, `stale`, `conflict`; hints included).
 /// - `callbridge_order_mismatches_total{provider}`: verified events whose amount or
-///   currency contradicts their order (delivered as `conflict`).
+///   currency contradicts their order (`conflict`, or `stale` when late anyway).
 public final class IngestMetrics: Sendable {
     /// Where the metrics are registered.
     public let registry: PrometheusCollectorRegistry
@@ -72,7 +72,7 @@ public final class IngestMetrics: Sendable {
                                              helpText: "Events placed in their order's story, by provider and transition."),
             labels: [("provider", provider), ("transition", placement.transition.rawValue)]
         ).increment()
-        guard verified, placement.transition == .conflict else { return }
+        guard verified, !placement.mismatch.isEmpty else { return }
         registry.makeCounter(
             descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "order_mismatches", unitName: "total",
                                              helpText: "Verified events whose amount or currency contradicts their order, by provider."),
@@ -87,10 +87,11 @@ extension IngestMetrics {
     func report(_ placement: OrderPlacement?, of event: Event, logger: Logger) {
         guard let placement else { return }
         recordPlacement(provider: event.data.provider, placement: placement, verified: event.data.verified)
-        guard event.data.verified, placement.transition == .conflict else { return }
+        guard event.data.verified, !placement.mismatch.isEmpty else { return }
         let mismatch = placement.mismatch.map { "\($0.field): expected \($0.expected), got \($0.got)" }.joined(separator: "; ")
-        logger.warning("order mismatch: the event contradicts its order's amount or currency; delivered as a conflict", metadata: [
-            "event_id": "\(event.id)", "sequence": "\(placement.sequence)", "mismatch": "\(mismatch)",
+        logger.warning("order mismatch: the event contradicts its order's amount or currency", metadata: [
+            "event_id": "\(event.id)", "sequence": "\(placement.sequence)", "transition": "\(placement.transition.rawValue)",
+            "mismatch": "\(mismatch)",
         ])
     }
 }

@@ -56,7 +56,7 @@ public enum OrderStoryRendering {
         }
         var lines = [
             "order     \(escape(entry.provider)) \(escape(entry.orderID))",
-            "state     \(entry.state.rawValue)" + (entry.hasMismatch ? "  (MISMATCH: \(entry.counts.conflicts) conflicting event(s))" : ""),
+            "state     \(entry.state.rawValue)" + (entry.hasMismatch ? "  (MISMATCH: \(entry.counts.mismatches) event(s) disagree on money)" : ""),
             "amount    \(money(entry.amount, entry.currency))   expected \(money(entry.expectedAmount, entry.expectedCurrency))"
                 + "   paid \(money(entry.paidAmount, entry.currency))   refunded \(entry.refundedAmount.text)",
             "events    \(entry.counts.events) (\(entry.counts.verified) verified, \(entry.counts.hints) hints; "

@@ -10,7 +10,8 @@ import CallbridgeStore
 ///
 /// Targets: with a delivery `state`, the endpoints whose deliveries are in
 /// that state (each superseded by its replay); else the named `endpoint`;
-/// else every configured endpoint whose filters accept the event. Endpoints
+/// else every configured endpoint whose filters accept the event and whose
+/// `order_events` admits its placement (as at commit). Endpoints
 /// no longer configured are skipped and reported.
 public struct ReplayService: Sendable {
     public let log: any EventLog
@@ -136,7 +137,9 @@ public struct ReplayService: Sendable {
         } else if let endpoint = selection.endpoint {
             targets = [endpoint]
         } else {
-            targets = endpoints.filter { $0.accepts(event) }.map(\.name)
+            // As at commit: an endpoint taking only forward events does not get a stale or repeated one
+            // again unless it is named (`--endpoint`), so a bulk replay keeps what default endpoints see in order.
+            targets = endpoints.filter { $0.accepts(event) && $0.orderEvents.admits(event.data.order) }.map(\.name)
         }
         let configured = Set(endpoints.map(\.name))
         for name in targets where !configured.contains(name) { progress.unknownEndpoints.insert(name) }
