@@ -78,7 +78,7 @@ public struct IngestRecord: Sendable, Hashable {
 /// The result of `EventLog.append`.
 public enum AppendOutcome: Sendable, Hashable {
     /// Stored with `deliveries` pending deliveries; `order` is its placement.
-    case stored(EventID, order: OrderPlacement? = nil, deliveries: Int = 0)
+    case stored(EventID, order: OrderPlacement?, deliveries: Int)
     /// The dedup key was seen before; nothing was written.
     case duplicate(of: EventID)
 

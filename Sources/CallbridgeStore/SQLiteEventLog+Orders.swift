@@ -45,17 +45,25 @@ extension SQLiteEventLog {
     static func rebuildOrder(provider: String, orderID: String, replacing id: EventID, with form: Event?, now: Int64,
                              in db: Database) throws -> OrderSlot? {
         let found = try fetchEntry(provider: provider, orderID: orderID, in: db)
-        var histories: [OrderEventHistory] = []
-        for row in try Row.fetchAll(db, sql: "SELECT id, envelope FROM events WHERE provider = ? AND order_id = ? AND id <> ?",
-                                    arguments: [provider, orderID, id.rawValue]) {
-            let event = try decodeEvent(row)
-            histories.append(OrderEventHistory(current: event, earlier: try fetchRevisions(db, eventID: event.id).map(\.event)))
-        }
+        var histories = try orderEvents(provider: provider, orderID: orderID, in: db)
+            .filter { $0.event.id != id }
+            .map { OrderEventHistory(current: $0.event, earlier: $0.earlier.map(\.event)) }
         if let form { histories.append(OrderEventHistory(current: form, earlier: try fetchRevisions(db, eventID: id).map(\.event))) }
         let (entry, placement) = OrderLedger.rebuild(found?.1 ?? OrderLedgerEntry(provider: provider, orderID: orderID),
                                                      histories: histories, revised: form?.id)
         let rowID = try save(entry, rowID: found?.0, now: now, in: db)
         return placement.map { OrderSlot(placement: $0, rowID: rowID) }
+    }
+
+    /// The events whose current form names (provider, order id), by id, with
+    /// their revision number and earlier revisions: what the story shows and
+    /// what a rebuild replays.
+    static func orderEvents(provider: String, orderID: String, in db: Database) throws -> [(event: Event, revision: Int, earlier: [EventRevision])] {
+        try Row.fetchAll(db, sql: "SELECT id, envelope, revision FROM events WHERE provider = ? AND order_id = ? ORDER BY id",
+                         arguments: [provider, orderID]).map { row in
+            let event = try decodeEvent(row)
+            return (event, row["revision"], try fetchRevisions(db, eventID: event.id))
+        }
     }
 
     static func fetchEntry(provider: String, orderID: String, in db: Database) throws -> (Int64, OrderLedgerEntry)? {
@@ -165,17 +173,12 @@ extension SQLiteEventLog {
 
     public func orderStory(provider: String, orderID: String) async throws -> [OrderStoryItem] {
         try await dbPool.read { db in
-            var current: [(event: Event, revision: Int)] = []
-            var earlier: [EventID: [EventRevision]] = [:]
+            let events = try Self.orderEvents(provider: provider, orderID: orderID, in: db)
             var deliveries: [EventID: [DeliveryRecord]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, envelope, revision FROM events WHERE provider = ? AND order_id = ? ORDER BY id",
-                                        arguments: [provider, orderID]) {
-                let event = try Self.decodeEvent(row)
-                current.append((event, row["revision"]))
-                deliveries[event.id] = try Self.fetchDeliveries(db, eventID: event.id)
-                earlier[event.id] = try Self.fetchRevisions(db, eventID: event.id)
-            }
-            return OrderStoryItem.story(current: current, earlier: earlier, deliveries: deliveries)
+            for stored in events { deliveries[stored.event.id] = try Self.fetchDeliveries(db, eventID: stored.event.id) }
+            return OrderStoryItem.story(current: events.map { ($0.event, $0.revision) },
+                                        earlier: Dictionary(uniqueKeysWithValues: events.map { ($0.event.id, $0.earlier) }),
+                                        deliveries: deliveries)
         }
     }
 

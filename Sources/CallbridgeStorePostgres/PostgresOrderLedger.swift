@@ -81,7 +81,6 @@ enum PostgresOrderLedger {
         let target = PostgresOrderKey(event)
         var slot: PostgresOrderSlot?
         for (key, locked) in ledger {
-            var histories: [OrderEventHistory] = []
             var ids: [String] = []
             var currents: [Event] = []
             for try await (id, envelope) in try await connection.query("""
@@ -100,7 +99,7 @@ enum PostgresOrderLedger {
                     earlier[id, default: []].append(try PostgresEventLog.decodeEvent(id: id, envelope: envelope))
                 }
             }
-            histories = currents.map { OrderEventHistory(current: $0, earlier: earlier[$0.id.rawValue] ?? []) }
+            var histories = currents.map { OrderEventHistory(current: $0, earlier: earlier[$0.id.rawValue] ?? []) }
             if let form { histories.append(OrderEventHistory(current: form, earlier: earlier[form.id.rawValue] ?? [])) }
             let (entry, placement) = OrderLedger.rebuild(locked.entry, histories: histories, revised: form?.id)
             ledger[key] = LockedOrder(rowID: locked.rowID, entry: entry)
