@@ -121,7 +121,12 @@ let package = Package(
         // `callbridge simulate`: provider requests built and signed like the real ones.
         .target(
             name: "CallbridgeSimulator",
-            dependencies: ["CallbridgeModel", "CallbridgeCrypto", "CallbridgeHandlers", "CallbridgeTransport"]
+            dependencies: [
+                "CallbridgeModel", "CallbridgeCrypto", "CallbridgeHandlers", "CallbridgeTransport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "CallbridgeCLI",
@@ -194,7 +199,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CallbridgeSimulatorTests",
-            dependencies: ["CallbridgeSimulator", "CallbridgeHandlers", "CallbridgeCrypto", "CallbridgeModel"]
+            dependencies: ["CallbridgeSimulator", "CallbridgeHandlers", "CallbridgeCrypto", "CallbridgeModel", "CallbridgeTransport"]
         ),
         .testTarget(
             name: "CallbridgeTransportTests",
@@ -229,6 +234,7 @@ let package = Package(
             name: "CallbridgeCLITests",
             dependencies: [
                 "CallbridgeModel",
+                "CallbridgeSimulator",
                 "CallbridgeStore",
                 "CallbridgeStorePostgres",
                 "CallbridgeCrypto",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CallbridgeHandlers
+import CallbridgeModel
 
 /// `callbridge handlers check`: validate handler files without starting anything.
 struct HandlersCommand: AsyncParsableCommand {
@@ -36,13 +37,17 @@ struct HandlersCommand: AsyncParsableCommand {
                 for route in provider.routes {
                     print("  \(route.name): \(route.methods.sorted().joined(separator: "|")) \(route.pattern) (\(route.channel.rawValue), \(route.verifiers.map { $0.method.rawValue }.joined(separator: "+")))")
                 }
+                if let spec = provider.statusAPI {
+                    let poll = spec.poll.map { ConfigDuration(milliseconds: $0).description }.joined(separator: ", ")
+                    print("  status_api: GET \(spec.urlTemplate) (after returns: \(spec.afterReturns ? "yes" : "no"); poll: \(poll.isEmpty ? "never" : poll))")
+                }
             }
             let unresolved = set.unresolvedSecrets
             for (route, reference) in unresolved {
                 print("warning: \(route): \(reference) is not set; the route refuses requests until it is")
             }
-            for route in set.routes where !route.confirmationUnresolved.isEmpty {
-                print("note: \(route.qualifiedName): \(route.confirmationUnresolved.joined(separator: ", ")) not set; returns stay unverified hints (no API confirmation)")
+            for handler in set.providers where !handler.statusAPIUnresolved.isEmpty {
+                print("note: \(handler.provider): \(handler.statusAPIUnresolved.joined(separator: ", ")) not set; status checks are off (returns stay unverified hints)")
             }
             if strict && !unresolved.isEmpty { throw ExitCode(1) }
             print("ok: \(set.routes.count) route(s) in \(set.providers.count) handler file(s)")

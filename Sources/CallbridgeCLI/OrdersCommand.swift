@@ -4,10 +4,12 @@ import CallbridgeModel
 import CallbridgeServer
 import CallbridgeStore
 
-/// `callbridge orders show|list|expect`: the order ledger (README, "Order truth").
+/// `callbridge orders show|list|expect|check`: the order ledger (README,
+/// "Order truth") and its status checks ("Status checks").
 struct OrdersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "orders", abstract: "Read the order ledger and register expected amounts.", subcommands: [Show.self, List.self, Expect.self]
+        commandName: "orders", abstract: "Read the order ledger, register expected amounts, ask the provider.",
+        subcommands: [Show.self, List.self, Expect.self, Check.self]
     )
 
     struct Show: AsyncParsableCommand {
@@ -19,16 +21,17 @@ struct OrdersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try options.load(requireSecrets: false)
-            let (entry, story) = try await LogAccess.withLog(config, readOnly: true) { [provider, orderID] log in
-                (try await log.order(provider: provider, orderID: orderID), try await log.orderStory(provider: provider, orderID: orderID))
+            let (entry, story, check) = try await LogAccess.withLog(config, readOnly: true) { [provider, orderID] log in
+                (try await log.order(provider: provider, orderID: orderID), try await log.orderStory(provider: provider, orderID: orderID),
+                 try await log.statusCheck(provider: provider, orderID: orderID, tries: 20))
             }
             guard let entry else {
                 throw CLIError("no order '\(TerminalText.escape(orderID))' of provider '\(TerminalText.escape(provider))' in the ledger")
             }
             if json {
-                print(OrderStoryRendering.json(entry: entry, story: story).rendered())
+                print(OrderStoryRendering.json(entry: entry, story: story, statusCheck: check).rendered())
             } else {
-                print(OrderStoryRendering.text(entry: entry, story: story, escape: { TerminalText.escape($0) }))
+                print(OrderStoryRendering.text(entry: entry, story: story, statusCheck: check, escape: { TerminalText.escape($0) }))
             }
         }
     }
@@ -115,6 +118,77 @@ struct OrdersCommand: AsyncParsableCommand {
             for m in registration.mismatch {
                 print(TerminalText.escape("warning: the provider already reported \(m.field) \(m.got), not \(m.expected)"))
             }
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask the provider's status API about an order now.",
+            discussion: """
+            Writes the request into the log; the running server's status-check worker makes the call (within \
+            status_checks.poll_interval) and records the answer as a verified status_check event. With --wait, \
+            waits for that try and prints its outcome.
+            """
+        )
+        @OptionGroup var options: ConfigOption
+        @Argument(help: "Provider name (as in the handler files).") var provider: String
+        @Argument(help: "The order id the provider knows.") var orderID: String
+        @Option(help: "The provider's own id, for providers asked by it (NonStoPay's invoice id).") var transactionID: String?
+        @Option(help: "Seconds to wait for the answer (0: do not wait).") var wait: Int = 0
+        @Flag(help: "Print JSON (the job and its tries).") var json = false
+
+        func validate() throws {
+            guard (0...600).contains(wait) else { throw ValidationError("--wait must be from 0 to 600 seconds") }
+            guard !orderID.isEmpty, orderID.unicodeScalars.count <= 1024 else { throw ValidationError("the order id must be 1 to 1024 characters") }
+        }
+
+        func run() async throws {
+            let config = try options.load(requireSecrets: false)
+            let handlers: HandlerSet
+            do {
+                handlers = try HandlerDirectoryLoader(directory: config.handlersDirectory, secrets: SecretSource(environment: ProcessEnvironment.variables)).load()
+            } catch {
+                throw CLIError("cannot load the handler files: \(error)")
+            }
+            guard let handler = handlers.providers.first(where: { $0.provider == provider }) else {
+                throw CLIError("no provider '\(TerminalText.escape(provider))' in the handler files (known: \(handlers.providers.map(\.provider).sorted().joined(separator: ", ")))")
+            }
+            guard let spec = handler.statusAPI else {
+                throw CLIError(handler.statusAPIUnresolved.isEmpty
+                    ? "provider \(provider) has no status_api in \(handler.file)"
+                    : "provider \(provider)'s status API is off until \(handler.statusAPIUnresolved.joined(separator: ", ")) are set")
+            }
+            let detail = try await LogAccess.withLog(config, readOnly: false) { [provider, orderID, transactionID, wait] log -> StatusCheckDetail? in
+                let before = try await log.statusCheck(provider: provider, orderID: orderID, tries: 1)
+                if spec.needsTransactionID, transactionID == nil, before?.check.transactionID == nil {
+                    throw CLIError("\(provider) is asked by its own id: give --transaction-id (no event of this order carried one)")
+                }
+                _ = try await log.requestStatusCheck(provider: provider, orderID: orderID, transactionID: transactionID, now: SystemClock.now())
+                let triesBefore = before?.check.tries ?? 0
+                let deadline = ContinuousClock.now + .seconds(wait)
+                var current = try await log.statusCheck(provider: provider, orderID: orderID, tries: 5)
+                while wait > 0, ContinuousClock.now < deadline, (current?.check.tries ?? 0) <= triesBefore || current?.check.state == .leased {
+                    try await Task.sleep(for: .milliseconds(200))
+                    current = try await log.statusCheck(provider: provider, orderID: orderID, tries: 5)
+                }
+                return current
+            }
+            guard let detail else { throw CLIError("the status check was not recorded") }
+            if json {
+                print(OrderStoryRendering.checkJSON(detail).rendered())
+                return
+            }
+            let check = detail.check
+            if wait == 0 || check.tries == 0 {
+                print(TerminalText.escape("\(provider) \(orderID): status check \(check.state.rawValue)"
+                                          + (check.dueAt.map { ", due \($0.rfc3339)" } ?? "") + (wait > 0 ? " (no answer within \(wait)s: is the server running?)" : "")))
+                return
+            }
+            var line = "\(provider) \(orderID): \(check.lastOutcome?.rawValue ?? "-")"
+            if let answer = check.lastAnswerEventID, check.lastOutcome == .answered { line += " (\(answer.rawValue))" }
+            if let error = check.lastError { line += ": \(error)" }
+            if let due = check.dueAt { line += "; next check \(due.rfc3339)" }
+            print(TerminalText.escape(line))
         }
     }
 }

@@ -61,9 +61,9 @@ struct ServeCommand: AsyncParsableCommand {
         for (route, reference) in handlers.unresolvedSecrets {
             logger.warning("route will refuse requests until its secret is set", metadata: ["route": "\(route)", "secret": "\(reference)"])
         }
-        for route in handlers.routes where !route.confirmationUnresolved.isEmpty {
-            logger.notice("returns will not be confirmed by the provider's API", metadata: [
-                "route": "\(route.qualifiedName)", "missing": "\(route.confirmationUnresolved.joined(separator: ","))",
+        for handler in handlers.providers where !handler.statusAPIUnresolved.isEmpty {
+            logger.notice("status checks are off for this provider until its settings are set; its returns stay hints", metadata: [
+                "provider": "\(handler.provider)", "missing": "\(handler.statusAPIUnresolved.joined(separator: ","))",
             ])
         }
         let log: any EventLog
@@ -107,15 +107,27 @@ struct ServeCommand: AsyncParsableCommand {
         for route in handlers.routes {
             logger.info("route", metadata: ["route": "\(route.qualifiedName)", "path": "\(route.pattern)", "methods": "\(route.methods.sorted().joined(separator: ","))"])
         }
+        let statusAPIs = handlers.statusAPIs
+        let checker = StatusCheckWorker(
+            log: log, transport: transport, specs: config.statusChecks.enabled ? statusAPIs : [:], endpoints: config.endpoints,
+            settings: config.statusChecks, owner: owner, logger: logger, metrics: metrics.statusChecks, ingestMetrics: metrics.ingest,
+            shutdownGrace: .milliseconds(config.dispatch.shutdownGrace.milliseconds), deliveriesCommitted: { dispatcher.wake() }
+        )
+        for (provider, spec) in statusAPIs.sorted(by: { $0.key < $1.key }) {
+            logger.info("status checks", metadata: [
+                "provider": "\(provider)", "after_returns": "\(spec.afterReturns)", "poll": "\(spec.poll.map { ConfigDuration(milliseconds: $0).description }.joined(separator: ","))",
+                "enabled": "\(config.statusChecks.enabled)",
+            ])
+        }
         let startedLogger = logger
         let app = CallbridgeApplication.make(
             config: config, handlers: handlers, log: log, logger: logger, metrics: metrics,
             deliveriesCommitted: { dispatcher.wake() },
-            transport: transport,
+            statusChecksCommitted: { checker.wake() },
             onServerRunning: { port in startedLogger.info("listening", metadata: ["port": "\(port)"]) }
         )
-        // Services stop in reverse order: the listener first, then the dispatcher.
-        var services: [any Service] = [dispatcher, app]
+        // Services stop in reverse order: the listener first, then the status checks and the dispatcher.
+        var services: [any Service] = [dispatcher, checker, app]
         if let days = config.retentionDays {
             services.insert(RetentionService(log: log, days: days, logger: logger), at: 0)
         }

@@ -10,12 +10,26 @@ import Glibc
 import Darwin
 #endif
 
-/// `callbridge simulate PROVIDER SCENARIO --to URL`: send the callback or
-/// browser return a provider would send, signed with the secrets the handler
-/// files resolve, so an installation can be tried without a provider sandbox.
+/// `callbridge simulate`: play a payment provider locally, so an installation
+/// can be tried without a provider sandbox. `send` (the default, so
+/// `callbridge simulate PROVIDER SCENARIO --to URL` keeps working) sends a
+/// provider's callback or browser return; `serve-status` serves the
+/// provider's order-status API.
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
+        abstract: "Play a payment provider: send its callbacks and browser returns, or serve its order-status API.",
+        subcommands: [SimulateSendCommand.self, SimulateServeStatusCommand.self],
+        defaultSubcommand: SimulateSendCommand.self
+    )
+}
+
+/// `callbridge simulate [send] PROVIDER SCENARIO --to URL`: send the callback or
+/// browser return a provider would send, signed with the secrets the handler
+/// files resolve, so an installation can be tried without a provider sandbox.
+struct SimulateSendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
         abstract: "Send a realistic, correctly signed provider callback or browser return to a running server.",
         discussion: """
         Providers and scenarios:
@@ -103,8 +117,8 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         if !request.body.isEmpty { print("body: \(String(decoding: request.body, as: UTF8.self))") }
         print("expect: \(expected.type.rawValue), \(expected.verified ? "verified" : "unverified")")
-        if let route, route.confirmation != nil, route.confirmationUnresolved.isEmpty {
-            print("note: \(route.qualifiedName) returns are confirmed against the provider's API; a simulated order is unknown there")
+        if simulation.channel == .redirect, let spec = set.statusAPI(provider: expected.provider), spec.afterReturns {
+            print("note: the server asks \(expected.provider)'s status API about this return; a simulated order is unknown there unless it points at `callbridge simulate serve-status \(expected.provider)`")
         }
 
         let transport: CurlTransport

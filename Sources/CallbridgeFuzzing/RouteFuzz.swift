@@ -70,7 +70,8 @@ public enum RouteFuzz {
 
     /// A test value for every `${NAME}` the shipped handler files reference
     /// without a default (`${NAME:-default}` keeps its default), so every
-    /// verifier has a secret and a new handler needs no change here.
+    /// verifier has a secret and a new handler needs no change here. A
+    /// `*_API_BASE` (a status API's host) gets a loopback URL.
     static let environment: [String: String] = {
         var environment: [String: String] = [:]
         for file in FuzzCorpus.files(at: handlersDirectory) where file.hasSuffix(".yaml") || file.hasSuffix(".yml") {
@@ -80,7 +81,9 @@ public enum RouteFuzz {
                 rest = rest[open.upperBound...]
                 guard let close = rest.firstIndex(of: "}") else { break }
                 let name = rest[..<close]
-                if !name.contains(":"), !name.isEmpty { environment[String(name)] = "fuzz-secret-" + name.lowercased() }
+                if !name.contains(":"), !name.isEmpty {
+                    environment[String(name)] = name.hasSuffix("_API_BASE") ? "http://127.0.0.1:9" : "fuzz-secret-" + name.lowercased()
+                }
                 rest = rest[close...]
             }
         }

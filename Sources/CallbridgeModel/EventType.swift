@@ -34,12 +34,15 @@ public enum ReturnOutcome: String, Sendable, Hashable, CaseIterable {
     case success, failure, cancel, pending, unknown
 }
 
-/// Whether an event came server-to-server or through the shopper's browser.
+/// Whether an event came server-to-server, through the shopper's browser, or
+/// from Callbridge asking the provider.
 public enum Channel: String, Sendable, Hashable, CaseIterable, Codable {
     /// A provider's server-to-server notification (webhook).
     case callback
     /// A browser return to a `return_url` / `redirect_url`: a hint, never proof on its own.
     case redirect
+    /// The provider's answer to a status check Callbridge made (its order-status API).
+    case statusCheck = "status_check"
 }
 
 /// How the authenticity of an event was established (`data.verification`).
@@ -48,7 +51,10 @@ public enum VerificationMethod: String, Sendable, Hashable, CaseIterable, Codabl
     case basicAuth = "basic_auth"
     case apiKey = "api_key"
     case signatureParam = "signature_param"
+    /// Written by builds before status checks (a return confirmed in place); read back, never produced.
     case confirmedByAPI = "confirmed_by_api"
+    /// Callbridge asked the provider's API itself (a status check's answer).
+    case providerAPI = "provider_api"
     case ipAllowlist = "ip_allowlist"
     case none
 }

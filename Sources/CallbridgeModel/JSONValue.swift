@@ -104,6 +104,11 @@ public enum JSONValue: Sendable, Hashable {
         if case .object(let m) = self { return m }
         return nil
     }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
 }
 
 // MARK: - Rendering

@@ -17,20 +17,18 @@ public enum CallbridgeApplication {
         metrics: CallbridgeMetrics = CallbridgeMetrics(),
         clock: @escaping @Sendable () -> Timestamp = SystemClock.now,
         deliveriesCommitted: @escaping @Sendable () -> Void = {},
-        transport: (any Transport)? = nil,
+        statusChecksCommitted: @escaping @Sendable () -> Void = {},
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let confirmer = transport.map {
-            ReturnConfirmer(transport: $0, log: log, endpoints: config.endpoints, logger: logger, deliveriesCommitted: deliveriesCommitted,
-                            limiter: ConfirmationLimiter(limits: config.confirmationLimits), metrics: metrics.ingest)
-        }
         let ingest = IngestService(handlers: handlers, log: log, endpoints: config.endpoints, maxBodyBytes: config.maxBodyBytes, clock: clock,
-                                   deliveriesCommitted: deliveriesCommitted, confirmer: confirmer, metrics: metrics.ingest,
+                                   deliveriesCommitted: deliveriesCommitted, statusChecks: config.statusChecks,
+                                   statusChecksCommitted: statusChecksCommitted, metrics: metrics.ingest,
                                    clientAddress: ClientAddress(trustedProxies: config.listen.trustedProxies))
         return Application(
             responder: CallbridgeResponder(
                 ingest: ingest, metrics: metrics,
-                admin: AdminAPI(token: config.adminToken, log: log, endpoints: config.endpoints, handlers: handlers, clock: clock),
+                admin: AdminAPI(token: config.adminToken, log: log, endpoints: config.endpoints, handlers: handlers, clock: clock,
+                                statusChecksRequested: statusChecksCommitted),
                 limits: config.connectionLimits
             ),
             server: .guardedHTTP1(limits: config.connectionLimits),

@@ -100,6 +100,11 @@ public struct CallbridgeResponder: HTTPResponder {
             // Counters are still worth serving; the queue gauges keep their last values.
             logger.error("cannot read delivery statistics for /metrics", metadata: ["error": "\(error)"])
         }
+        do {
+            metrics.statusChecks.refreshQueueGauges(try await ingest.log.statusCheckQueue(), providers: ingest.handlers.statusAPIs.keys.sorted(), now: now)
+        } catch {
+            logger.error("cannot read the status-check queue for /metrics", metadata: ["error": "\(error)"])
+        }
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))

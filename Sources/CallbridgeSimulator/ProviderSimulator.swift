@@ -178,6 +178,7 @@ public struct ProviderSimulator: Sendable {
         case (.luxfin, .redirect): request = luxfinReturn(route, outcome, identifiers)
         case (.nonstopay, .callback): request = try nonstopayCallback(route, outcome, identifiers, now)
         case (.nonstopay, .redirect): request = nonstopayReturn(route, outcome, identifiers)
+        case (_, .statusCheck): throw .routeMissing(provider: provider.rawValue, route: routeName)
         }
         let verified = !route.verifiers.allSatisfy { $0.method == .none }
         return Simulation(

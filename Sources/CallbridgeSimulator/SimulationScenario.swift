@@ -38,6 +38,7 @@ public enum SimulatedProvider: String, Sendable, Hashable, CaseIterable, CustomS
         case (.luxfin, .redirect): return "return"
         case (.nonstopay, .callback): return "callback"
         case (.nonstopay, .redirect): return "return"
+        case (_, .statusCheck): return nil // Callbridge asks; the provider sends nothing (see StatusAPISimulator).
         }
     }
 
@@ -101,6 +102,7 @@ public enum SimulatedProvider: String, Sendable, Hashable, CaseIterable, CustomS
         case (.nonstopay, .redirect, .pending): return ProviderOutcome(status: "pending", type: .paymentPending)
         case (.nonstopay, .redirect, .cancelled): return ProviderOutcome(status: "cancel", type: .paymentCancelled)
         case (.nonstopay, .redirect, .refunded): return nil
+        case (_, .statusCheck, _): return nil
         }
     }
 }

@@ -32,7 +32,9 @@ package struct AppendBatchWriter: Sendable {
         return results
     }
 
-    private static func insert(_ record: IngestRecord, now: Timestamp, in db: Database) throws -> AppendOutcome {
+    /// Stores one record in the open transaction (also used by status-check
+    /// completions, which store the provider's answer the same way).
+    static func insert(_ record: IngestRecord, now: Timestamp, in db: Database) throws -> AppendOutcome {
         var event = record.event
         let provider = event.data.provider
 
@@ -74,6 +76,9 @@ package struct AppendBatchWriter: Sendable {
 
         let deliveries = try SQLiteEventLog.insertDeliveries(
             eventID: event.id, targets: record.targets, slot: slot, now: now.millisecondsSinceEpoch, in: db)
+        if let request = record.statusCheck {
+            try SQLiteEventLog.scheduleStatusCheck(after: event, slot: slot, request: request, now: now, in: db)
+        }
         return .stored(event.id, order: slot?.placement, deliveries: deliveries)
     }
 

@@ -13,18 +13,12 @@ import CallbridgeModel
 /// - Concurrent appends may share a transaction (group commit); a failure of
 ///   one record never discards another record's write.
 /// - Reads are safe while another process appends.
-public protocol EventLog: DeliveryLog, ReplayLog, RetentionLog, OrderLog {
+public protocol EventLog: DeliveryLog, ReplayLog, RetentionLog, OrderLog, StatusCheckLog {
     func append(_ record: IngestRecord) async throws -> AppendOutcome
     func event(id: EventID) async throws -> StoredEvent?
     /// Events newest first, filtered by `query`.
     func events(matching query: EventQuery) async throws -> [Event]
     func deliveries(forEvent id: EventID) async throws -> [DeliveryRecord]
-    /// Replaces an unverified event with its confirmed form (same id, next
-    /// revision; the unverified form is kept as a revision), places it again
-    /// in its order's story, and adds a pending delivery for each of
-    /// `targets` that admits the new placement and has none for this event
-    /// yet, in one transaction. Nil if the event is unknown or already verified.
-    func confirm(_ event: Event, addingDeliveriesTo targets: [DeliveryTarget]) async throws -> ConfirmOutcome?
     /// Whether a write transaction can be started right now (readiness
     /// probes). Writes nothing; nil when writable, otherwise why not.
     func writeProbeFailure() async -> String?
@@ -61,12 +55,16 @@ public struct IngestRecord: Sendable, Hashable {
     /// Endpoints that get one pending delivery each if their `order_events`
     /// admits the event's placement (decided by the log, at commit).
     public var targets: [DeliveryTarget]
+    /// Set when the event's provider has a status API: the log joins, starts
+    /// or schedules the order's status check in the same transaction.
+    public var statusCheck: StatusCheckRequest?
 
-    public init(event: Event, raw: RawRequest, dedupKey: String?, targets: [DeliveryTarget]) {
+    public init(event: Event, raw: RawRequest, dedupKey: String?, targets: [DeliveryTarget], statusCheck: StatusCheckRequest? = nil) {
         self.event = event
         self.raw = raw
         self.dedupKey = dedupKey
         self.targets = targets
+        self.statusCheck = statusCheck
     }
 
     /// Endpoints that take every event (`order_events: all`, no ordering).

@@ -119,17 +119,6 @@ public struct DeliveryTarget: Sendable, Hashable {
     }
 }
 
-/// What confirming an unverified event did.
-public struct ConfirmOutcome: Sendable, Hashable {
-    public var addedDeliveries: Int
-    /// The confirmed form's placement (nil without an order id).
-    public var order: OrderPlacement?
-    public init(addedDeliveries: Int, order: OrderPlacement?) {
-        self.addedDeliveries = addedDeliveries
-        self.order = order
-    }
-}
-
 /// What storing a new revision of an event did to its place in the story.
 public struct RevisionOutcome: Sendable, Hashable {
     /// The revision as stored (with its new placement).

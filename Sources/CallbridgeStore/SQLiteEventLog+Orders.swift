@@ -19,7 +19,7 @@ extension SQLiteEventLog {
         let placement = OrderLedger.place(event, in: &entry)
         let rowID = try save(entry, rowID: found?.0, now: now, in: db)
         event.data.order = placement
-        return OrderSlot(placement: placement, rowID: rowID)
+        return OrderSlot(placement: placement, rowID: rowID, entry: entry)
     }
 
     /// Places a re-normalized `event` (its earlier form `previous` kept as a
@@ -52,7 +52,7 @@ extension SQLiteEventLog {
         let (entry, placement) = OrderLedger.rebuild(found?.1 ?? OrderLedgerEntry(provider: provider, orderID: orderID),
                                                      histories: histories, revised: form?.id)
         let rowID = try save(entry, rowID: found?.0, now: now, in: db)
-        return placement.map { OrderSlot(placement: $0, rowID: rowID) }
+        return placement.map { OrderSlot(placement: $0, rowID: rowID, entry: entry) }
     }
 
     /// The events whose current form names (provider, order id), by id, with
@@ -200,4 +200,6 @@ extension SQLiteEventLog {
 struct OrderSlot: Sendable {
     var placement: OrderPlacement
     var rowID: Int64
+    /// The order after the placement.
+    var entry: OrderLedgerEntry
 }

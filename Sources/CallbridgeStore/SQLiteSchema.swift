@@ -150,6 +150,53 @@ enum SQLiteSchema {
                 """)
         }
 
+        // Status checks (README, "Status checks"): one job per order, its
+        // tries, and the returns (hints) waiting for or answered by it. The
+        // job's whole state is `status_check` (StatusCheck's JSON); the other
+        // columns are copies of it for leasing.
+        migrator.registerMigration("v5") { db in
+            try db.execute(sql: """
+                CREATE TABLE status_checks (
+                    id               INTEGER NOT NULL PRIMARY KEY,
+                    provider         TEXT    NOT NULL,
+                    order_id         TEXT    NOT NULL,
+                    state            TEXT    NOT NULL,
+                    due_at_ms        INTEGER,
+                    lease_expires_ms INTEGER,
+                    status_check     TEXT    NOT NULL,
+                    updated_at_ms    INTEGER NOT NULL,
+                    UNIQUE (provider, order_id)
+                );
+                CREATE INDEX status_checks_due ON status_checks (provider, due_at_ms) WHERE state = 'waiting';
+                CREATE INDEX status_checks_leased ON status_checks (provider, lease_expires_ms) WHERE state = 'leased';
+                CREATE TABLE status_check_tries (
+                    id              INTEGER NOT NULL PRIMARY KEY,
+                    check_id        INTEGER NOT NULL REFERENCES status_checks (id),
+                    started_at_ms   INTEGER NOT NULL,
+                    duration_ms     INTEGER NOT NULL,
+                    http_status     INTEGER,
+                    outcome         TEXT    NOT NULL,
+                    reason          TEXT    NOT NULL,
+                    error           TEXT,
+                    answer_event_id TEXT
+                );
+                CREATE INDEX status_check_tries_by_check ON status_check_tries (check_id, id);
+                CREATE TABLE status_check_hints (
+                    event_id       TEXT    NOT NULL PRIMARY KEY REFERENCES events (id) ON DELETE CASCADE,
+                    check_id       INTEGER NOT NULL REFERENCES status_checks (id),
+                    type           TEXT    NOT NULL,
+                    amount         TEXT,
+                    currency       TEXT,
+                    received_at_ms INTEGER NOT NULL,
+                    answered_by    TEXT,
+                    verdict        TEXT,
+                    verdict_detail TEXT
+                );
+                CREATE INDEX status_check_hints_waiting ON status_check_hints (check_id) WHERE verdict IS NULL;
+                CREATE INDEX status_check_hints_by_check ON status_check_hints (check_id, received_at_ms);
+                """)
+        }
+
         return migrator
     }
 }

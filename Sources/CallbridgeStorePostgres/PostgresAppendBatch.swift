@@ -10,7 +10,8 @@ import PostgresNIO
 /// look up the dedup keys stored already, lock the ledger rows of the
 /// batch's orders, place the events (`OrderLedger`, in record order), insert
 /// the events with their placed envelopes, write the entries back, then the
-/// raw requests and the deliveries the placements admit.
+/// raw requests, the deliveries the placements admit, and the status checks
+/// the records ask for (`PostgresStatusChecks.schedule`).
 ///
 /// Invariants: a record whose `(provider, dedupKey)` is stored already, by
 /// another process or earlier in this batch, writes nothing and yields
@@ -50,7 +51,11 @@ enum PostgresAppendBatch {
         }
     }
 
-    private static func insert(_ records: [IngestRecord], now: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [AppendOutcome] {
+    /// Stores `records` in the open transaction; one outcome per record, in
+    /// record order. Also how a status check's completion stores the
+    /// provider's answer (its order row locked already, which is no change
+    /// for the lock taken here).
+    static func insert(_ records: [IngestRecord], now: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [AppendOutcome] {
         // Within the batch, the first record of a dedup key leads; later ones follow it.
         var leader = [Int?](repeating: nil, count: records.count)
         var firstIndex: [DedupKey: Int] = [:]
@@ -107,6 +112,7 @@ enum PostgresAppendBatch {
         try await PostgresOrderLedger.save(ledger.values, now: now, on: connection, logger: logger)
         var raws = RawRequestColumns()
         var planned: [PlannedDelivery] = []
+        var checked: [PostgresStatusChecks.ScheduledEvent] = []
         for index in fresh where stored.contains(records[index].event.id.rawValue) {
             let record = records[index]
             let raw = record.raw
@@ -114,12 +120,17 @@ enum PostgresAppendBatch {
                         headers: HeaderCoding.render(raw.headers), body: raw.body, remoteAddress: raw.remoteAddress,
                         receivedAt: raw.receivedAt.millisecondsSinceEpoch)
             planned += PostgresOrderLedger.plan(eventID: record.event.id, targets: record.targets, slot: placed[index]?.slot)
+            if let request = record.statusCheck, let (event, slot) = placed[index] {
+                checked.append(PostgresStatusChecks.ScheduledEvent(event: event, slot: slot, request: request))
+            }
         }
         _ = try await connection.insert(InsertRows(raws), logger: logger)
         let deliveries = try await PostgresOrderLedger.insertDeliveries(planned, now: now, on: connection, logger: logger)
         if deliveries.due > 0 {
             try await connection.query("SELECT pg_notify(\(PostgresEventLog.deliveriesChannel), '')", logger: logger)
         }
+        // After the order rows (locked above), the status-check rows: the lock order every writer keeps.
+        try await PostgresStatusChecks.schedule(after: checked, now: now, on: connection, logger: logger)
 
         var deliveryCounts: [String: Int] = [:]
         for delivery in planned { deliveryCounts[delivery.eventID, default: 0] += 1 }

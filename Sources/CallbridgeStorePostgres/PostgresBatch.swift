@@ -5,12 +5,14 @@ import PostgresNIO
 /// written in one transaction; if that transaction fails, it is split in
 /// halves and each half written again, down to single items, so a bad item
 /// fails alone and the good ones are still stored. One bad item in a batch
-/// of n costs about 2·log2(n) extra transactions, not n.
+/// of n costs about 2·log2(n) extra transactions, not n. An item that fails
+/// alone is written once more before its error is returned (a failed
+/// transaction wrote nothing, so the retry is safe).
 ///
 /// Invariant: one result per item, in item order.
 enum PostgresBatch {
     static func isolating<Item: Sendable, Output: Sendable>(
-        _ items: [Item], write: ([Item]) async throws -> [Output]
+        _ items: [Item], retriesAlone: Int = 1, write: ([Item]) async throws -> [Output]
     ) async -> [Result<Output, any Error>] {
         guard !items.isEmpty else { return [] }
         do {
@@ -21,10 +23,17 @@ enum PostgresBatch {
             }
             return outputs.map { .success($0) }
         } catch {
-            guard items.count > 1 else { return [.failure(error)] }
+            // An item alone is written once more: a transaction another process's commit
+            // raced (a dedup key taken between the lookup and the insert) wrote nothing, and
+            // the second try sees that commit (a duplicate).
+            guard items.count > 1 else {
+                guard retriesAlone > 0 else { return [.failure(error)] }
+                return await isolating(items, retriesAlone: retriesAlone - 1, write: write)
+            }
         }
         let middle = items.count / 2
-        return await isolating(Array(items[..<middle]), write: write) + isolating(Array(items[middle...]), write: write)
+        return await isolating(Array(items[..<middle]), retriesAlone: retriesAlone, write: write)
+            + isolating(Array(items[middle...]), retriesAlone: retriesAlone, write: write)
     }
 }
 

@@ -3,8 +3,8 @@ import CallbridgeStore
 import NIOCore
 import PostgresNIO
 
-/// Replay selection, scheduling, revisions and confirmation on PostgreSQL:
-/// the same rules as the SQLite log (`ReplayLog`, `EventLog.confirm`).
+/// Replay selection, scheduling and revisions on PostgreSQL: the same rules
+/// as the SQLite log (`ReplayLog`).
 extension PostgresEventLog {
     public func replayCandidates(_ selection: ReplaySelection, after cursor: EventID?, limit: Int) async throws -> [ReplayCandidate] {
         guard limit > 0 else { return [] }
@@ -70,74 +70,39 @@ extension PostgresEventLog {
     public func revise(_ event: Event, now: Timestamp) async throws -> RevisionOutcome? {
         try await database("revise an event") {
             try await client.withTransaction(logger: logger) { [logger] connection in
-                try await Self.writeRevision(event, on: connection, logger: logger, now: now.millisecondsSinceEpoch, onlyIfUnverified: false)?.outcome
-            }
-        }
-    }
-
-    public func confirm(_ event: Event, addingDeliveriesTo targets: [DeliveryTarget]) async throws -> ConfirmOutcome? {
-        let now = AppendBatchWriter.currentTimestamp().millisecondsSinceEpoch
-        return try await database("confirm an event") {
-            try await client.withTransaction(logger: logger) { [logger] connection -> ConfirmOutcome? in
-                // A new revision like any other (the unverified form is kept), placed again in its order's story.
-                guard let revision = try await Self.writeRevision(event, on: connection, logger: logger, now: now, onlyIfUnverified: true) else {
-                    return nil
-                }
-                var existing = Set<String>()
-                for try await endpoint in try await connection.query("SELECT endpoint FROM deliveries WHERE event_id = \(event.id.rawValue)",
-                                                                     logger: logger).decode(String.self) {
-                    existing.insert(endpoint)
-                }
-                let planned = PostgresOrderLedger.plan(eventID: event.id, targets: targets.filter { !existing.contains($0.endpoint) },
-                                                       slot: revision.slot)
-                let added = try await PostgresOrderLedger.insertDeliveries(planned, now: now, on: connection, logger: logger)
-                if added.due > 0 {
-                    try await connection.query("SELECT pg_notify(\(Self.deliveriesChannel), '')", logger: logger)
-                }
-                return ConfirmOutcome(addedDeliveries: added.inserted, order: revision.slot?.placement)
+                try await Self.writeRevision(event, on: connection, logger: logger, now: now.millisecondsSinceEpoch)
             }
         }
     }
 
     /// Keeps the current form in `event_revisions` and stores `event` as the
-    /// next revision, placed again in its order's story. The event row is
-    /// locked first, so two processes revising at once number their
-    /// revisions one after the other, then the order's row (`FOR UPDATE`,
+    /// next revision, placed again in its order's story (the order rebuilt,
+    /// and the order it left, `PostgresOrderLedger.replace`). The event row
+    /// is locked first, so two processes revising at once number their
+    /// revisions one after the other, then the orders' rows (`FOR UPDATE`,
     /// through `PostgresOrderLedger.lock`), so the placement's sequence
-    /// follows every other placement of the order. Nil if the event is
-    /// unknown, or verified already when `onlyIfUnverified`.
-    static func writeRevision(_ event: Event, on connection: PostgresConnection, logger: Logger, now: Int64,
-                              onlyIfUnverified: Bool) async throws -> PostgresStoredRevision? {
-        var current: (Int64, String, ByteBuffer, Bool)?
+    /// follows every other placement of the order. Nil if the event is unknown.
+    static func writeRevision(_ event: Event, on connection: PostgresConnection, logger: Logger, now: Int64) async throws -> RevisionOutcome? {
+        var current: (Int64, String, ByteBuffer)?
         for try await row in try await connection.query("""
-            SELECT revision, type, envelope, verified FROM events WHERE id = \(event.id.rawValue) FOR UPDATE
-            """, logger: logger).decode((Int64, String, ByteBuffer, Bool).self) {
+            SELECT revision, type, envelope FROM events WHERE id = \(event.id.rawValue) FOR UPDATE
+            """, logger: logger).decode((Int64, String, ByteBuffer).self) {
             current = row
         }
-        guard let (revision, type, envelope, verified) = current else { return nil }
-        if onlyIfUnverified, verified { return nil }
+        guard let (revision, type, envelope) = current else { return nil }
         let previous = try? Event(envelopeBytes: Array(envelope.readableBytesView))
         try await connection.query("""
             INSERT INTO event_revisions (event_id, revision, type, envelope, replaced_at_ms)
             VALUES (\(event.id.rawValue), \(revision), \(type), \(envelope), \(now))
             """, logger: logger)
         var revised = event
-        let slot: PostgresOrderSlot?
-        if onlyIfUnverified {
-            // A confirmation applies a hint that never moved the order.
-            var ledger = try await PostgresOrderLedger.lock(orderOf: event, now: now, on: connection, logger: logger)
-            slot = try PostgresOrderLedger.place(&revised, in: &ledger)
-            try await PostgresOrderLedger.save(ledger.values, now: now, on: connection, logger: logger)
-        } else {
-            // A re-normalization replaces a form that may have moved the order: rebuild it (and the order it left).
-            slot = try await PostgresOrderLedger.replace(&revised, previous: previous, now: now, on: connection, logger: logger)
-        }
+        _ = try await PostgresOrderLedger.replace(&revised, previous: previous, now: now, on: connection, logger: logger)
         try await connection.query("""
             UPDATE events SET type = \(revised.type.rawValue), verified = \(revised.data.verified), order_id = \(revised.data.orderID?.postgresText),
                               envelope = \(ByteBuffer(bytes: revised.envelopeBytes)), revision = \(revision + 1)
             WHERE id = \(revised.id.rawValue)
             """, logger: logger)
-        return PostgresStoredRevision(outcome: RevisionOutcome(event: revised, previousOrder: previous?.data.order), slot: slot)
+        return RevisionOutcome(event: revised, previousOrder: previous?.data.order)
     }
 
     public func revisions(of id: EventID) async throws -> [EventRevision] {
@@ -151,11 +116,4 @@ extension PostgresEventLog {
             }
         }
     }
-}
-
-/// A revision as `writeRevision` stored it, with the ledger row it was
-/// placed in (nil without an order id).
-struct PostgresStoredRevision: Sendable {
-    var outcome: RevisionOutcome
-    var slot: PostgresOrderSlot?
 }

@@ -18,9 +18,12 @@ import PostgresNIO
 ///   order (provider, order id), so transactions locking several orders wait
 ///   for each other instead of deadlocking;
 /// - whoever inserts a delivery into a chain holds the chain's order row
-///   lock (ingest, confirmation) and so does whoever releases a chain's
-///   successor (completion): a delivery parked behind an active one is
-///   always seen by the completion of that active one.
+///   lock (ingest, a status check storing its answer) and so does whoever
+///   releases a chain's successor (completion): a delivery parked behind an
+///   active one is always seen by the completion of that active one;
+/// - a transaction that locks an order's `status_checks` row as well takes
+///   the order rows first (`PostgresStatusChecks`), so the two kinds of
+///   lock never wait for each other in a cycle.
 enum PostgresOrderLedger {
     /// Locks the ledger rows of the orders `names` (provider, order id as
     /// given) and returns them by key, creating an empty entry for an order
@@ -43,13 +46,6 @@ enum PostgresOrderLedger {
         return locked
     }
 
-    /// Locks the ledger row of `event`'s order (none without an order id).
-    static func lock(orderOf event: Event, now: Int64, on connection: PostgresConnection,
-                     logger: Logger) async throws -> [PostgresOrderKey: LockedOrder] {
-        guard let orderID = event.data.orderID, !orderID.isEmpty else { return [:] }
-        return try await lock([(event.data.provider, orderID)], now: now, on: connection, logger: logger)
-    }
-
     /// Places `event` in its order's story (setting `event.data.order`) and
     /// applies it to the locked entry. Nil, and `data.order` cleared, without
     /// an order id.
@@ -64,7 +60,7 @@ enum PostgresOrderLedger {
         let placement = OrderLedger.place(event, in: &locked.entry)
         ledger[key] = locked
         event.data.order = placement
-        return PostgresOrderSlot(placement: placement, rowID: locked.rowID)
+        return PostgresOrderSlot(placement: placement, rowID: locked.rowID, entry: locked.entry)
     }
 
     /// Places a re-normalized `event` (its earlier form `previous` kept as a
@@ -103,7 +99,7 @@ enum PostgresOrderLedger {
             if let form { histories.append(OrderEventHistory(current: form, earlier: earlier[form.id.rawValue] ?? [])) }
             let (entry, placement) = OrderLedger.rebuild(locked.entry, histories: histories, revised: form?.id)
             ledger[key] = LockedOrder(rowID: locked.rowID, entry: entry)
-            if let placement { slot = PostgresOrderSlot(placement: placement, rowID: locked.rowID) }
+            if let placement { slot = PostgresOrderSlot(placement: placement, rowID: locked.rowID, entry: entry) }
         }
         try await save(ledger.values, now: now, on: connection, logger: logger)
         event.data.order = slot?.placement
@@ -228,13 +224,15 @@ struct LockedOrder: Sendable {
 }
 
 /// An event's placement and the ledger row it was placed in (what a
-/// `per_order` delivery's `order_ref` and `order_seq` are made of).
+/// `per_order` delivery's `order_ref` and `order_seq` are made of), with the
+/// order's entry right after the placement (what a status check decides on).
 struct PostgresOrderSlot: Sendable {
     var placement: OrderPlacement
     var rowID: Int64
+    var entry: OrderLedgerEntry
 }
 
-/// One delivery an append or a confirmation is about to insert.
+/// One delivery an append (or a status check's answer) is about to insert.
 struct PlannedDelivery: Sendable {
     var eventID: String
     var endpoint: String

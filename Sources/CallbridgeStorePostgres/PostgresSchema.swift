@@ -141,6 +141,59 @@ enum PostgresSchema {
                 WHERE order_ref IS NOT NULL
             """,
         ]),
+        // v3: status checks, as SQLite's "v5": one job per (provider, order
+        // id), its tries, and the returns (hints) waiting for or answered by
+        // it. `status_check` is the job as StatusCheck.json renders it (the
+        // source of truth); `state`, `due_at_ms` and `lease_expires_ms` copy
+        // its fields for leasing. A job's row is written only under its row
+        // lock (`PostgresStatusChecks`); a hint goes with its event.
+        ("v3", [
+            """
+            CREATE TABLE status_checks (
+                id               BIGSERIAL PRIMARY KEY,
+                provider         TEXT   NOT NULL,
+                order_id         TEXT   NOT NULL,
+                state            TEXT   NOT NULL,
+                due_at_ms        BIGINT,
+                lease_expires_ms BIGINT,
+                status_check     TEXT   NOT NULL,
+                updated_at_ms    BIGINT NOT NULL,
+                CONSTRAINT status_checks_key UNIQUE (provider, order_id)
+            )
+            """,
+            // Partial indexes: leasing reads only the due end of each provider's queue.
+            "CREATE INDEX status_checks_due ON status_checks (provider, due_at_ms) WHERE state = 'waiting'",
+            "CREATE INDEX status_checks_leased ON status_checks (provider, lease_expires_ms) WHERE state = 'leased'",
+            """
+            CREATE TABLE status_check_tries (
+                id              BIGSERIAL PRIMARY KEY,
+                check_id        BIGINT NOT NULL REFERENCES status_checks (id),
+                started_at_ms   BIGINT NOT NULL,
+                duration_ms     BIGINT NOT NULL,
+                http_status     BIGINT,
+                outcome         TEXT   NOT NULL,
+                reason          TEXT   NOT NULL,
+                error           TEXT,
+                answer_event_id TEXT
+            )
+            """,
+            "CREATE INDEX status_check_tries_by_check ON status_check_tries (check_id, id)",
+            """
+            CREATE TABLE status_check_hints (
+                event_id       TEXT   NOT NULL PRIMARY KEY REFERENCES events (id) ON DELETE CASCADE,
+                check_id       BIGINT NOT NULL REFERENCES status_checks (id),
+                type           TEXT   NOT NULL,
+                amount         TEXT,
+                currency       TEXT,
+                received_at_ms BIGINT NOT NULL,
+                answered_by    TEXT,
+                verdict        TEXT,
+                verdict_detail TEXT
+            )
+            """,
+            "CREATE INDEX status_check_hints_waiting ON status_check_hints (check_id) WHERE verdict IS NULL",
+            "CREATE INDEX status_check_hints_by_check ON status_check_hints (check_id, received_at_ms)",
+        ]),
     ]
 
     /// Applies every missing migration; returns the ids it applied (empty

@@ -29,8 +29,7 @@ import Testing
           max_headers: 100
           max_uri_bytes: 8192
           max_query_parameters: 256
-          confirmations_in_flight: 8
-          confirmations_queued: 256
+        status_checks: {max_in_flight: 8, max_in_flight_per_provider: 4, rate_per_provider: 5}
         """
     }
 

@@ -58,19 +58,6 @@ struct HostileValueTests {
         #expect(!url.contains("\r") && !url.contains("\n"))
     }
 
-    @Test("the confirmation URL encodes dot segments as one path segment and values as one query value")
-    func confirmationURL() {
-        let pathSpec = ConfirmationSpec(urlTemplate: "https://api.example/v1/orders/{order_id}", headers: [:], timeout: .seconds(5),
-                                        orderIDPath: "id", statusPath: "status", amountPath: nil)
-        #expect(pathSpec.url(orderID: "..") == "https://api.example/v1/orders/%2E%2E")
-        #expect(pathSpec.url(orderID: ".") == "https://api.example/v1/orders/%2E")
-        #expect(pathSpec.url(orderID: "../admin?x=1#f%") == "https://api.example/v1/orders/..%2Fadmin%3Fx%3D1%23f%25")
-        let querySpec = ConfirmationSpec(urlTemplate: "https://api.example/payment/status?payment_id={order_id}", headers: [:], timeout: .seconds(5),
-                                         orderIDPath: "id", statusPath: "status", amountPath: nil)
-        #expect(querySpec.url(orderID: "..") == "https://api.example/payment/status?payment_id=..")
-        #expect(querySpec.url(orderID: "1&x=2") == "https://api.example/payment/status?payment_id=1%26x%3D2")
-    }
-
     @Test("a JSON body that is a bare null, string, number or boolean is refused with 400; an array is kept", arguments: [
         ("null", 400), ("\"ORDER_SUCCEEDED\"", 400), ("42", 400), ("true", 400), ("[]", 200), ("[{\"id\":1}]", 200),
     ])

@@ -14,7 +14,7 @@ public struct HandlerFileLoader {
     /// The routes of one provider, and the secret references that did not resolve.
     public func load(yaml: String, file: String) throws(ConfigError) -> ProviderHandler {
         let root = try ConfigNode.parse(yaml: yaml, file: file)
-        try root.rejectUnknownKeys(["provider", "description", "routes"])
+        try root.rejectUnknownKeys(["provider", "description", "routes", "status_api"])
         let providerNode = try root.required("provider")
         let provider = try providerNode.string()
         guard !provider.isEmpty, provider.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-" }) else {
@@ -30,12 +30,16 @@ public struct HandlerFileLoader {
             routes.append(route)
         }
         guard !routes.isEmpty else { throw root.error("routes: at least one route is required") }
-        return ProviderHandler(provider: provider, description: description, file: file, routes: routes)
+        var handler = ProviderHandler(provider: provider, description: description, file: file, routes: routes)
+        if let statusNode = try root.optional("status_api") {
+            (handler.statusAPI, handler.statusAPIUnresolved) = try loadStatusAPI(statusNode, provider: provider)
+        }
+        return handler
     }
 
     static let routeKeys: Set<String> = [
         "name", "path", "methods", "channel", "format", "verify", "fields", "merchant_data", "type", "dedup", "landing",
-        "path_values", "secret_headers", "confirm", "fields_for", "absent_values", "refuse",
+        "path_values", "secret_headers", "fields_for", "absent_values", "refuse",
     ]
 
     func loadRoute(_ node: ConfigNode, provider: String) throws(ConfigError) -> Route {
@@ -85,6 +89,65 @@ public struct HandlerFileLoader {
             throw node.error("a callback route must be verified; 'none' is allowed only on redirect routes")
         }
 
+        let extraction = try loadExtraction(node, parameters: parameterNames)
+        var refusals: [Refusal] = []
+        if let refuseNode = try node.optional("refuse") {
+            for entry in try refuseNode.elements() {
+                try entry.rejectUnknownKeys(["when", "status", "code", "detail"])
+                refusals.append(Refusal(
+                    when: try fieldSource(try entry.required("when"), parameters: parameterNames),
+                    status: try entry.required("status").int(in: 400...499), code: try entry.required("code").string(),
+                    detail: try entry.required("detail").string()
+                ))
+            }
+        }
+
+        var landing: LandingTemplate?
+        if let landingNode = try node.optional("landing") {
+            let (text, missing) = secrets.interpolate(try landingNode.string())
+            guard missing.isEmpty else {
+                throw landingNode.error("environment variable \(missing.map { "${\($0)}" }.joined(separator: ", ")) is not set and has no default (write ${NAME:-default})")
+            }
+            guard text.hasPrefix("https://") || text.hasPrefix("http://") || text.hasPrefix("/") else {
+                throw landingNode.error("landing must be an absolute http(s) URL or a path starting with '/'")
+            }
+            let template = LandingTemplate(text)
+            if let unknown = template.unknownPlaceholders.first {
+                throw landingNode.error("unknown placeholder '{\(unknown)}' (use {order_id}, {outcome}, {event_id})")
+            }
+            landing = template
+        }
+        if channel == .redirect, landing == nil {
+            throw node.error("a redirect route needs a 'landing' template for the browser")
+        }
+        if let extra = try node.optional("secret_headers") {
+            secretHeaders.formUnion(try extra.strings().map { $0.lowercased() })
+        }
+
+        var route = Route(
+            provider: provider, name: name, pattern: pattern, methods: methods, channel: channel, format: format,
+            verifiers: verifiers, fields: extraction.fields, merchantData: extraction.merchantData, typeMapping: extraction.typeMapping,
+            dedup: extraction.dedup, landing: landing, secretHeaders: secretHeaders, unresolvedSecrets: unresolved
+        )
+        route.typeFields = extraction.typeFields
+        route.absentValues = extraction.absentValues
+        route.refusals = refusals
+        return route
+    }
+
+
+    /// What a route (or a status API) reads from a request: `fields`,
+    /// `fields_for`, `absent_values`, `merchant_data`, `type`, `dedup`.
+    struct Extraction {
+        var fields: [EventField: [FieldSource]]
+        var typeFields: [EventType: [EventField: [FieldSource]]]
+        var absentValues: Set<String>
+        var merchantData: MerchantDataSpec?
+        var typeMapping: TypeMapping
+        var dedup: [[FieldSource]]
+    }
+
+    func loadExtraction(_ node: ConfigNode, parameters parameterNames: [String]) throws(ConfigError) -> Extraction {
         var fields: [EventField: [FieldSource]] = [:]
         if let fieldsNode = try node.optional("fields") {
             fields = try fieldMap(fieldsNode, parameters: parameterNames)
@@ -99,18 +162,6 @@ public struct HandlerFileLoader {
             }
         }
         let absentValues = Set(try node.optional("absent_values")?.strings() ?? [])
-        var refusals: [Refusal] = []
-        if let refuseNode = try node.optional("refuse") {
-            for entry in try refuseNode.elements() {
-                try entry.rejectUnknownKeys(["when", "status", "code", "detail"])
-                refusals.append(Refusal(
-                    when: try fieldSource(try entry.required("when"), parameters: parameterNames),
-                    status: try entry.required("status").int(in: 400...499), code: try entry.required("code").string(),
-                    detail: try entry.required("detail").string()
-                ))
-            }
-        }
-
         var merchantData: MerchantDataSpec?
         if let md = try node.optional("merchant_data") {
             if case .mapping = md.node {
@@ -153,49 +204,8 @@ public struct HandlerFileLoader {
             }
         }
 
-        var landing: LandingTemplate?
-        if let landingNode = try node.optional("landing") {
-            let (text, missing) = secrets.interpolate(try landingNode.string())
-            guard missing.isEmpty else {
-                throw landingNode.error("environment variable \(missing.map { "${\($0)}" }.joined(separator: ", ")) is not set and has no default (write ${NAME:-default})")
-            }
-            guard text.hasPrefix("https://") || text.hasPrefix("http://") || text.hasPrefix("/") else {
-                throw landingNode.error("landing must be an absolute http(s) URL or a path starting with '/'")
-            }
-            let template = LandingTemplate(text)
-            if let unknown = template.unknownPlaceholders.first {
-                throw landingNode.error("unknown placeholder '{\(unknown)}' (use {order_id}, {outcome}, {event_id})")
-            }
-            landing = template
-        }
-        if channel == .redirect, landing == nil {
-            throw node.error("a redirect route needs a 'landing' template for the browser")
-        }
-        if let extra = try node.optional("secret_headers") {
-            secretHeaders.formUnion(try extra.strings().map { $0.lowercased() })
-        }
-
-        var confirmation: ConfirmationSpec?
-        var confirmationUnresolved: [String] = []
-        if let confirmNode = try node.optional("confirm") {
-            guard channel == .redirect, verifiers.allSatisfy({ $0.method == .none }) else {
-                throw confirmNode.error("confirm applies to unsigned redirect routes (verify: none)")
-            }
-            guard fields[.orderID] != nil else { throw confirmNode.error("confirm needs the route to extract order_id") }
-            confirmation = try loadConfirmation(confirmNode, unresolved: &confirmationUnresolved)
-        }
-
-        var route = Route(
-            provider: provider, name: name, pattern: pattern, methods: methods, channel: channel, format: format,
-            verifiers: verifiers, fields: fields, merchantData: merchantData,
-            typeMapping: TypeMapping(sources: typeSources, map: map, deferred: deferred),
-            dedup: dedup, landing: landing, secretHeaders: secretHeaders, unresolvedSecrets: unresolved, confirmation: confirmation
-        )
-        route.confirmationUnresolved = confirmationUnresolved
-        route.typeFields = typeFields
-        route.absentValues = absentValues
-        route.refusals = refusals
-        return route
+        return Extraction(fields: fields, typeFields: typeFields, absentValues: absentValues, merchantData: merchantData,
+                          typeMapping: TypeMapping(sources: typeSources, map: map, deferred: deferred), dedup: dedup)
     }
 
     /// `field: source` or `field: [source, …]` (tried in order; the first with a value wins).
@@ -340,60 +350,109 @@ public struct HandlerFileLoader {
         }
     }
 
-    /// `confirm: {url, auth: {type: bearer|basic|header, …}, timeout, match: {order_id, status, amount}}`.
-    func loadConfirmation(_ node: ConfigNode, unresolved: inout [String]) throws(ConfigError) -> ConfirmationSpec? {
-        try node.rejectUnknownKeys(["url", "auth", "timeout", "match"])
+    static let statusAPIKeys: Set<String> = [
+        "url", "auth", "headers", "timeout", "after_returns", "poll", "fields", "fields_for", "absent_values", "merchant_data", "type", "dedup",
+    ]
+
+    /// `status_api: {url, auth: {type: bearer|basic|header, …}, headers, timeout, after_returns, poll, fields, type, dedup, …}`.
+    /// Nil spec (with the references that did not resolve) when a credential,
+    /// a header or the URL names an unset variable: that provider's returns
+    /// stay hints and its orders are not polled.
+    func loadStatusAPI(_ node: ConfigNode, provider: String) throws(ConfigError) -> (StatusAPISpec?, unresolved: [String]) {
+        try node.rejectUnknownKeys(HandlerFileLoader.statusAPIKeys)
+        var unresolved: [String] = []
         let urlNode = try node.required("url")
-        let (url, missing) = secrets.interpolate(try urlNode.string())
-        guard missing.isEmpty else {
-            throw urlNode.error("environment variable \(missing.map { "${\($0)}" }.joined(separator: ", ")) is not set and has no default")
+        let (url, missingInURL) = secrets.interpolate(try urlNode.string())
+        unresolved += missingInURL.map { "${\($0)}" }
+        if missingInURL.isEmpty {
+            guard url.hasPrefix("https://") || url.hasPrefix("http://") else { throw urlNode.error("url must be http(s)") }
+            guard url.contains("{order_id}") || url.contains("{transaction_id}") else {
+                throw urlNode.error("url must contain {order_id} or {transaction_id}")
+            }
+            var rest = Substring(url)
+            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+                let name = rest[rest.index(after: open)..<close]
+                guard name == "order_id" || name == "transaction_id" else {
+                    throw urlNode.error("unknown placeholder '{\(name)}' (use {order_id} or {transaction_id})")
+                }
+                rest = rest[rest.index(after: close)...]
+            }
         }
-        guard url.hasPrefix("https://") || url.hasPrefix("http://"), url.contains("{order_id}") else {
-            throw urlNode.error("url must be http(s) and contain {order_id}")
-        }
-        var headers: [String: String] = [:]
-        var resolved = true
+        var headers: [HeaderField] = []
         if let auth = try node.optional("auth") {
             let type = try auth.required("type").string()
             switch type {
             case "bearer":
                 try auth.rejectUnknownKeys(["type", "token"])
-                let tokens = try secretList(try auth.required("token"), unresolved: &unresolved)
-                if let token = tokens.first { headers["authorization"] = "Bearer \(token)" } else { resolved = false }
+                if let token = try secretList(try auth.required("token"), unresolved: &unresolved).first {
+                    headers.append(HeaderField(name: "authorization", value: "Bearer \(token)"))
+                }
             case "basic":
+                // Juspay: the API key is the username and the password is empty (omit `password`).
                 try auth.rejectUnknownKeys(["type", "username", "password"])
-                let users = try secretList(try auth.required("username"), unresolved: &unresolved)
-                let passwords = try secretList(try auth.required("password"), unresolved: &unresolved)
-                if let user = users.first, let password = passwords.first {
-                    headers["authorization"] = "Basic " + ByteEncoding.base64(Array("\(user):\(password)".utf8))
-                } else {
-                    resolved = false
+                let user = try secretList(try auth.required("username"), unresolved: &unresolved).first
+                var password: String? = ""
+                if let passwordNode = try auth.optional("password") { password = try secretList(passwordNode, unresolved: &unresolved).first }
+                if let user, let password {
+                    headers.append(HeaderField(name: "authorization", value: "Basic " + ByteEncoding.base64(Array("\(user):\(password)".utf8))))
                 }
             case "header":
                 try auth.rejectUnknownKeys(["type", "name", "value"])
                 let name = try auth.required("name").string().lowercased()
-                let values = try secretList(try auth.required("value"), unresolved: &unresolved)
-                if let value = values.first { headers[name] = value } else { resolved = false }
+                guard HandlerFileLoader.isHeaderName(name) else { throw try auth.required("name").error("'\(name)' is not a header name") }
+                if let value = try secretList(try auth.required("value"), unresolved: &unresolved).first {
+                    headers.append(HeaderField(name: name, value: value))
+                }
             default:
                 throw try auth.required("type").error("unknown auth type '\(type)' (expected bearer, basic or header)")
             }
         }
-        let match = try node.required("match")
-        try match.rejectUnknownKeys(["order_id", "status", "amount"])
-        func path(_ key: String) throws(ConfigError) -> String? {
-            guard let n = try match.optional(key) else { return nil }
-            let text = try n.string()
-            guard case .json(let p)? = FieldSource(text) else { throw n.error("'\(text)' must be a json:path into the API's answer") }
-            return p
+        if let headersNode = try node.optional("headers") {
+            // Not secrets (a merchant id, an API version): literal or ${ENV}; each one must resolve.
+            for (name, value) in try headersNode.members() {
+                let lower = name.lowercased()
+                guard HandlerFileLoader.isHeaderName(lower) else { throw value.error("'\(name)' is not a header name") }
+                let (text, missing) = secrets.interpolate(try value.string())
+                guard !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { throw value.error("a header value cannot hold control characters") }
+                if missing.isEmpty { headers.append(HeaderField(name: lower, value: text)) } else { unresolved += missing.map { "${\($0)}" } }
+            }
         }
-        guard let orderPath = try path("order_id") else { throw match.error("missing required key 'order_id'") }
-        guard let statusPath = try path("status") else { throw match.error("missing required key 'status'") }
-        // A route whose API credentials are not set keeps its returns as unverified hints.
-        guard resolved else { return nil }
-        return ConfirmationSpec(
-            urlTemplate: url, headers: headers, timeout: try node.optional("timeout")?.duration() ?? .seconds(10),
-            orderIDPath: orderPath, statusPath: statusPath, amountPath: try path("amount")
+        let timeout = try node.optional("timeout")?.duration() ?? .seconds(10)
+        guard timeout.milliseconds >= 100, timeout.milliseconds <= 120_000 else {
+            throw try node.required("timeout").error("timeout must be between 100ms and 2m")
+        }
+        let afterReturns = try node.optional("after_returns")?.bool() ?? true
+        var poll = StatusCheckPolicy.defaultPoll
+        if let pollNode = try node.optional("poll") {
+            poll = []
+            for entry in try pollNode.elements() {
+                let wait = try entry.duration()
+                guard wait.milliseconds >= 1_000 else { throw entry.error("a poll wait must be at least 1s") }
+                poll.append(wait.milliseconds)
+            }
+            guard poll.count <= 100 else { throw pollNode.error("at most 100 poll steps") }
+        }
+        let extraction = try loadExtraction(node, parameters: [])
+        guard extraction.fields[.providerStatus] != nil else {
+            throw node.error("status_api needs fields.provider_status (an answer without a status is not an answer)")
+        }
+        var route = Route(
+            provider: provider, name: StatusAPISpec.routeName, pattern: RoutePattern("/\(provider)/\(StatusAPISpec.routeName)", allowed: [:]),
+            methods: ["GET"], channel: .statusCheck, format: .json, verifiers: [], fields: extraction.fields,
+            merchantData: extraction.merchantData, typeMapping: extraction.typeMapping, dedup: extraction.dedup, landing: nil
         )
+        route.typeFields = extraction.typeFields
+        route.absentValues = extraction.absentValues
+        guard unresolved.isEmpty else { return (nil, unresolved) }
+        return (StatusAPISpec(provider: provider, urlTemplate: url, headers: headers, timeout: timeout, afterReturns: afterReturns,
+                              poll: poll, route: route), [])
+    }
+
+    /// An HTTP token (RFC 9110): letters, digits and ``!#$%&'*+-.^_`|~``.
+    static func isHeaderName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || "!#$%&'*+-.^_`|~".utf8.contains(b)
+        }
     }
 
     public static let verifierNames = ["none", "basic_auth", "api_key", "hmac", "standard_webhooks", "ip_allowlist", "juspay_return"]

@@ -6,6 +6,19 @@ public struct ProviderHandler: Sendable {
     public var description: String?
     public var file: String
     public var routes: [Route]
+    /// The provider's order-status API, when its file has one and every
+    /// reference in it resolved.
+    public var statusAPI: StatusAPISpec?
+    /// The references that kept a `status_api:` off (its returns stay hints).
+    public var statusAPIUnresolved: [String] = []
+
+    public init(provider: String, description: String?, file: String, routes: [Route], statusAPI: StatusAPISpec? = nil) {
+        self.provider = provider
+        self.description = description
+        self.file = file
+        self.routes = routes
+        self.statusAPI = statusAPI
+    }
 }
 
 /// Every loaded provider route, and route matching by method and path.
@@ -59,8 +72,20 @@ public struct HandlerSet: Sendable {
         routes.flatMap { route in route.unresolvedSecrets.map { (route.qualifiedName, $0) } }
     }
 
+    /// A provider's route by name; `status_check` is the status API's answer reader.
     public func route(provider: String, name: String) -> Route? {
-        routes.first { $0.provider == provider && $0.name == name }
+        if name == StatusAPISpec.routeName, let spec = statusAPI(provider: provider) { return spec.route }
+        return routes.first { $0.provider == provider && $0.name == name }
+    }
+
+    /// The provider's status API, if it has one that is configured.
+    public func statusAPI(provider: String) -> StatusAPISpec? {
+        providers.first { $0.provider == provider }?.statusAPI
+    }
+
+    /// Every status API that is configured, by provider.
+    public var statusAPIs: [String: StatusAPISpec] {
+        Dictionary(providers.compactMap { handler in handler.statusAPI.map { (handler.provider, $0) } }, uniquingKeysWith: { a, _ in a })
     }
 }
 

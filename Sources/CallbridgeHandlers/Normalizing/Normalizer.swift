@@ -50,6 +50,13 @@ public struct Normalizer: Sendable {
         return build(route: route, inbound: inbound, verification: verification, eventID: eventID, now: now)
     }
 
+    /// Reads a provider's answer to a status check (`StatusAPISpec.route`):
+    /// proven by Callbridge having asked the provider itself.
+    public func normalizeAnswer(route: Route, raw: RawRequest, eventID: EventID, now: Timestamp) throws(IngestError) -> NormalizedRequest {
+        let inbound = try parse(route: route, raw: raw, pathParameters: [:])
+        return build(route: route, inbound: inbound, verification: .providerAPI, eventID: eventID, now: now)
+    }
+
     func build(route: Route, inbound: InboundRequest, verification: VerificationMethod, eventID: EventID, now: Timestamp) -> NormalizedRequest {
         // The type first: `fields_for` may choose other sources for its fields (a refund's own amount).
         let type = route.typeMapping.type(for: inbound)

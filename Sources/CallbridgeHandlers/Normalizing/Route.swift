@@ -27,11 +27,6 @@ public struct Route: Sendable {
     public var secretHeaders: Set<String>
     /// Secret references that did not resolve when the route was loaded.
     public var unresolvedSecrets: [String]
-    /// For unsigned returns: confirm them against the provider's API.
-    public var confirmation: ConfirmationSpec?
-    /// References that keep `confirmation` off (the route still works, its
-    /// returns stay unverified hints).
-    public var confirmationUnresolved: [String] = []
     /// Per event type, field sources that replace `fields` for that field
     /// (`fields_for:`; Juspay refunds read the matching `refunds[]` entry).
     public var typeFields: [EventType: [EventField: [FieldSource]]] = [:]
@@ -44,10 +39,8 @@ public struct Route: Sendable {
     public init(
         provider: String, name: String, pattern: RoutePattern, methods: Set<String>, channel: Channel, format: BodyFormat,
         verifiers: [any Verifier], fields: [EventField: [FieldSource]], merchantData: MerchantDataSpec?, typeMapping: TypeMapping,
-        dedup: [[FieldSource]], landing: LandingTemplate?, secretHeaders: Set<String> = [], unresolvedSecrets: [String] = [],
-        confirmation: ConfirmationSpec? = nil
+        dedup: [[FieldSource]], landing: LandingTemplate?, secretHeaders: Set<String> = [], unresolvedSecrets: [String] = []
     ) {
-        self.confirmation = confirmation
         self.provider = provider
         self.name = name
         self.pattern = pattern

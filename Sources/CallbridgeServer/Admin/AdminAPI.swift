@@ -24,8 +24,12 @@ public struct AdminAPI: Sendable {
     public let endpoints: [EndpointConfig]
     public let handlers: HandlerSet
     public let clock: @Sendable () -> Timestamp
+    /// Called after an operator made a status check due (wakes the worker).
+    public let statusChecksRequested: @Sendable () -> Void
 
-    public init(token: String?, log: any EventLog, endpoints: [EndpointConfig], handlers: HandlerSet, clock: @escaping @Sendable () -> Timestamp = SystemClock.now) {
+    public init(token: String?, log: any EventLog, endpoints: [EndpointConfig], handlers: HandlerSet, clock: @escaping @Sendable () -> Timestamp = SystemClock.now,
+                statusChecksRequested: @escaping @Sendable () -> Void = {}) {
+        self.statusChecksRequested = statusChecksRequested
         self.token = token
         self.log = log
         self.endpoints = endpoints
@@ -70,6 +74,7 @@ public struct AdminAPI: Sendable {
         Route("GET", "/admin/v1/orders", query: ["provider", "state", "mismatch", "limit", "cursor"]),
         Route("POST", "/admin/v1/orders", body: ["provider", "order_id", "amount", "currency"], bodyRequired: true),
         Route("GET", "/admin/v1/orders/{provider}/{order_id}"),
+        Route("POST", "/admin/v1/orders/{provider}/{order_id}/check", body: ["transaction_id"]),
         Route("GET", "/admin/v1/openapi.yaml"),
     ]
 
@@ -142,6 +147,8 @@ public struct AdminAPI: Sendable {
             return route.method == "POST" ? try await registerOrder(body) : try await listOrders(query)
         case "/admin/v1/orders/{provider}/{order_id}":
             return try await getOrder(provider: try parameters.string("provider"), orderID: try parameters.string("order_id"))
+        case "/admin/v1/orders/{provider}/{order_id}/check":
+            return try await checkOrder(provider: try parameters.string("provider"), orderID: try parameters.string("order_id"), body)
         case "/admin/v1/openapi.yaml":
             guard let document = AdminAPI.openAPIDocument else {
                 return JSONResponse.error(status: 500, code: "internal_error", detail: "the OpenAPI document is missing from this build")

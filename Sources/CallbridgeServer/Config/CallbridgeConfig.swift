@@ -19,8 +19,8 @@ public struct CallbridgeConfig: Sendable {
     public var maxBodyBytes: Int
     /// Deadlines and sizes per client connection (`limits:`).
     public var connectionLimits = ConnectionLimits()
-    /// Background confirmations that unsigned returns may start (`limits.confirmations_*`).
-    public var confirmationLimits = ConfirmationLimits()
+    /// How status checks are spaced and bounded (`status_checks:`).
+    public var statusChecks = StatusCheckSettings()
     public var dispatch: DispatchSettings
     /// Events older than this many days, with nothing left to deliver, are deleted; nil keeps everything.
     public var retentionDays: Int?
@@ -99,7 +99,7 @@ public struct CallbridgeConfig: Sendable {
 
     public static func parse(yaml: String, file: String, secrets: SecretSource, requireSecrets: Bool = true) throws(ConfigError) -> CallbridgeConfig {
         let root = try ConfigNode.parse(yaml: yaml, file: file)
-        try root.rejectUnknownKeys(["listen", "storage", "handlers", "endpoints", "dispatch", "admin", "limits", "retention"])
+        try root.rejectUnknownKeys(["listen", "storage", "handlers", "endpoints", "dispatch", "admin", "limits", "retention", "status_checks"])
         var config = CallbridgeConfig(file: file)
 
         if let listen = try root.optional("listen") {
@@ -200,6 +200,11 @@ public struct CallbridgeConfig: Sendable {
                 "max_body_bytes", "max_connections", "header_timeout", "body_timeout", "idle_timeout", "max_header_bytes",
                 "max_headers", "max_uri_bytes", "max_query_parameters", "confirmations_in_flight", "confirmations_queued",
             ])
+            for key in ["confirmations_in_flight", "confirmations_queued"] {
+                if let node = try limits.optional(key) {
+                    throw node.error("limits.\(key) was replaced by status_checks (max_in_flight, max_in_flight_per_provider, rate_per_provider)")
+                }
+            }
             if let max = try limits.optional("max_body_bytes") { config.maxBodyBytes = try max.int(in: 1...(64 << 20)) }
             func timeout(_ key: String) throws(ConfigError) -> ConfigDuration? {
                 guard let node = try limits.optional(key) else { return nil }
@@ -222,8 +227,9 @@ public struct CallbridgeConfig: Sendable {
                 throw node.error("max_uri_bytes (\(connection.maxURIBytes)) cannot exceed max_header_bytes (\(connection.maxHeaderBytes)): the request line is read under the header limit")
             }
             config.connectionLimits = connection
-            if let v = try limits.optional("confirmations_in_flight") { config.confirmationLimits.inFlight = try v.int(in: 1...1024) }
-            if let v = try limits.optional("confirmations_queued") { config.confirmationLimits.queued = try v.int(in: 0...100_000) }
+        }
+        if let checks = try root.optional("status_checks") {
+            config.statusChecks = try StatusCheckSettings.parse(checks)
         }
         if let retention = try root.optional("retention") {
             try retention.rejectUnknownKeys(["days"])

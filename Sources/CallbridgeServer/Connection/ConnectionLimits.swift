@@ -29,13 +29,3 @@ public struct ConnectionLimits: Sendable, Hashable {
 
     public init() {}
 }
-
-/// How much background work unauthenticated requests may start: the
-/// confirmations of unsigned browser returns against the provider's API.
-/// `inFlight` run at once, `queued` wait; a return beyond both stays an
-/// unverified hint and is counted in `callbridge_confirmations_total{outcome="dropped"}`.
-public struct ConfirmationLimits: Sendable, Hashable {
-    public var inFlight = 8
-    public var queued = 256
-    public init() {}
-}

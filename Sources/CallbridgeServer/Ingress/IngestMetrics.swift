@@ -11,9 +11,6 @@ import Prometheus
 /// - `callbridge_verification_failures_total{provider, route, reason}`:
 ///   `reason` is a `VerificationFailure` (`bad_credentials`, `bad_signature`, …).
 /// - `callbridge_events_total{provider, type}`: events recorded (duplicates excluded).
-/// - `callbridge_confirmations_total{provider, outcome}`: background confirmations of
-///   unsigned returns: `confirmed`, `mismatch`, `failed`, or `dropped` when the
-///   confirmation limiter was full and the return stayed a hint unasked.
 /// - `callbridge_order_transitions_total{provider, transition}`: events placed in
 ///   their order's story (`advanced`, `repeated`, `stale`, `conflict`; hints included).
 /// - `callbridge_order_mismatches_total{provider}`: verified events whose amount or
@@ -53,15 +50,6 @@ public final class IngestMetrics: Sendable {
             descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "events", unitName: "total",
                                              helpText: "Events recorded in the log, by provider and event type (duplicates excluded)."),
             labels: [("provider", provider), ("type", type)]
-        ).increment()
-    }
-
-    /// Counts one confirmation of an unsigned return by its outcome.
-    public func recordConfirmation(provider: String, outcome: String) {
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "confirmations", unitName: "total",
-                                             helpText: "Background confirmations of unsigned returns, by provider and outcome (dropped: the limiter was full)."),
-            labels: [("provider", provider), ("outcome", outcome)]
         ).increment()
     }
 

@@ -21,20 +21,27 @@ public struct IngestService: Sendable {
     public let metrics: IngestMetrics
     /// Called after a commit that created deliveries (wakes the dispatcher).
     public let deliveriesCommitted: @Sendable () -> Void
-    /// Confirms unsigned returns of routes with a `confirm:` block; nil disables it.
-    public let confirmer: ReturnConfirmer?
+    /// Spacing and retries of status checks (the jobs are written at commit).
+    public let statusChecks: StatusCheckSettings
+    /// Called after a commit that made a status check due now (wakes the worker).
+    public let statusChecksCommitted: @Sendable () -> Void
+    /// The providers' status APIs, looked up once.
+    let statusAPIs: [String: StatusAPISpec]
     let normalizer = Normalizer()
     /// The client's address behind `listen.trusted_proxies`.
     public let clientAddress: ClientAddress
 
     public init(handlers: HandlerSet, log: any EventLog, endpoints: [EndpointConfig], maxBodyBytes: Int,
                 clock: @escaping @Sendable () -> Timestamp = SystemClock.now,
-                deliveriesCommitted: @escaping @Sendable () -> Void = {}, confirmer: ReturnConfirmer? = nil,
+                deliveriesCommitted: @escaping @Sendable () -> Void = {}, statusChecks: StatusCheckSettings = StatusCheckSettings(),
+                statusChecksCommitted: @escaping @Sendable () -> Void = {},
                 metrics: IngestMetrics = IngestMetrics(), clientAddress: ClientAddress = ClientAddress(trustedProxies: [])) {
         self.metrics = metrics
         self.clientAddress = clientAddress
         self.deliveriesCommitted = deliveriesCommitted
-        self.confirmer = confirmer
+        self.statusChecks = statusChecks
+        self.statusChecksCommitted = statusChecksCommitted
+        self.statusAPIs = handlers.statusAPIs
         self.handlers = handlers
         self.log = log
         self.endpoints = endpoints
@@ -123,7 +130,8 @@ public struct IngestService: Sendable {
             let targets = endpoints.filter { $0.accepts(event) }.map(\.deliveryTarget)
             let outcome: AppendOutcome
             do {
-                outcome = try await log.append(IngestRecord(event: event, raw: normalized.raw, dedupKey: normalized.dedupKey, targets: targets))
+                outcome = try await log.append(IngestRecord(event: event, raw: normalized.raw, dedupKey: normalized.dedupKey, targets: targets,
+                                                            statusCheck: statusCheckRequest(for: event, route: route)))
             } catch {
                 logger.error("event could not be committed; provider not acked", metadata: ["error": "\(error)"])
                 return JSONResponse.error(status: 503, code: "log_unavailable", detail: "the event could not be stored; retry later")
@@ -139,12 +147,7 @@ public struct IngestService: Sendable {
             var metadata: Logger.Metadata = ["event_id": "\(storedID)", "type": "\(event.type.rawValue)", "deliveries": "\(outcome.deliveries)"]
             if let order = outcome.order { metadata["order_transition"] = "\(order.transition.rawValue)" }
             logger.info(duplicate ? "duplicate ignored" : "event recorded", metadata: metadata)
-            if !duplicate, !event.data.verified, let spec = route.confirmation, let confirmer {
-                // After the commit, off the request: the browser does not wait. Bounded: beyond the
-                // limiter's slots and queue the return stays an unverified hint.
-                let requestID = logger[metadataKey: "request_id"]?.description
-                confirmer.schedule(event, route: route, spec: spec, requestID: requestID)
-            }
+            if !duplicate, route.channel == .redirect, statusAPIs[route.provider]?.afterReturns == true { statusChecksCommitted() }
             if route.channel == .redirect, let landing = route.landing {
                 return JSONResponse.seeOther(landing.render(orderID: event.data.orderID, outcome: event.type.outcome, eventID: storedID))
             }
@@ -153,6 +156,19 @@ public struct IngestService: Sendable {
                 ("event_id", .string(storedID.rawValue)),
             ]))
         }
+    }
+}
+
+extension IngestService {
+    /// What the log should do about the order's status check when it stores
+    /// `event`: nil when the provider has no status API configured. A return
+    /// asks now (the handler file's `after_returns`); any event may start
+    /// polling an order left awaiting payment. The job is written in the
+    /// event's transaction, so it survives whatever happens after the ack.
+    func statusCheckRequest(for event: Event, route: Route) -> StatusCheckRequest? {
+        guard let spec = statusAPIs[route.provider] else { return nil }
+        return StatusCheckRequest(asksNow: route.channel == .redirect && spec.afterReturns,
+                                  policy: statusChecks.policy(poll: spec.poll), needsTransactionID: spec.needsTransactionID)
     }
 }
 

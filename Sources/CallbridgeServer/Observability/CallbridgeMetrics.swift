@@ -22,6 +22,7 @@ public final class CallbridgeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let ingest: IngestMetrics
     public let delivery: DeliveryMetrics
+    public let statusChecks: StatusCheckMetrics
     /// Endpoints whose queue gauges were set by an earlier scrape, so one that
     /// disappears from the log's statistics is reset to 0 rather than frozen.
     private let gaugedEndpoints = Mutex<Set<String>>([])
@@ -30,6 +31,7 @@ public final class CallbridgeMetrics: Sendable {
         self.registry = registry
         self.ingest = IngestMetrics(registry: registry)
         self.delivery = DeliveryMetrics(registry: registry)
+        self.statusChecks = StatusCheckMetrics(registry: registry)
     }
 
     /// Sets the queue gauges from the log's per-endpoint statistics.
