@@ -191,18 +191,18 @@ extension SQLiteEventLog {
     public func statusCheckQueue() async throws -> [String: StatusCheckQueueDepth] {
         try await dbPool.read { db in
             var depth: [String: StatusCheckQueueDepth] = [:]
+            // One grouped query per state, each over its partial index.
             for row in try Row.fetchAll(db, sql: """
-                SELECT provider, state, COUNT(*) AS n, MIN(due_at_ms) AS oldest FROM status_checks WHERE state != 'idle' GROUP BY provider, state
+                SELECT provider, COUNT(*) AS n, MIN(due_at_ms) AS oldest FROM status_checks WHERE state = 'waiting' GROUP BY provider
                 """) {
                 let provider: String = row["provider"]
+                depth[provider] = StatusCheckQueueDepth(waiting: row["n"], leased: 0,
+                                                        oldestDue: (row["oldest"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)))
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT provider, COUNT(*) AS n FROM status_checks WHERE state = 'leased' GROUP BY provider") {
+                let provider: String = row["provider"]
                 var d = depth[provider] ?? StatusCheckQueueDepth(waiting: 0, leased: 0, oldestDue: nil)
-                let state: String = row["state"]
-                if state == "waiting" {
-                    d.waiting = row["n"]
-                    d.oldestDue = (row["oldest"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:))
-                } else {
-                    d.leased = row["n"]
-                }
+                d.leased = row["n"]
                 depth[provider] = d
             }
             return depth

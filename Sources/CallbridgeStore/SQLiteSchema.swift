@@ -169,6 +169,8 @@ enum SQLiteSchema {
                 );
                 CREATE INDEX status_checks_due ON status_checks (provider, due_at_ms) WHERE state = 'waiting';
                 CREATE INDEX status_checks_leased ON status_checks (provider, lease_expires_ms) WHERE state = 'leased';
+                CREATE INDEX status_checks_next_due ON status_checks (due_at_ms) WHERE state = 'waiting';
+                CREATE INDEX status_checks_next_expiry ON status_checks (lease_expires_ms) WHERE state = 'leased';
                 CREATE TABLE status_check_tries (
                     id              INTEGER NOT NULL PRIMARY KEY,
                     check_id        INTEGER NOT NULL REFERENCES status_checks (id),

@@ -154,7 +154,7 @@ extension PostgresEventLog {
         try await database("read the status-check queue") {
             var depth: [String: StatusCheckQueueDepth] = [:]
             let rows = try await client.rows("""
-                SELECT provider, state, count(*), min(due_at_ms) FROM status_checks WHERE state <> 'idle' GROUP BY provider, state
+                SELECT provider, state, count(*), min(due_at_ms) FROM status_checks WHERE state IN ('waiting', 'leased') GROUP BY provider, state
                 """, logger: logger) { try $0.decode((String, String, Int, Int64?).self) }
             for (provider, state, count, oldest) in rows {
                 var d = depth[provider] ?? StatusCheckQueueDepth(waiting: 0, leased: 0, oldestDue: nil)

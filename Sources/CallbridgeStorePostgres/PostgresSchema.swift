@@ -164,6 +164,8 @@ enum PostgresSchema {
             // Partial indexes: leasing reads only the due end of each provider's queue.
             "CREATE INDEX status_checks_due ON status_checks (provider, due_at_ms) WHERE state = 'waiting'",
             "CREATE INDEX status_checks_leased ON status_checks (provider, lease_expires_ms) WHERE state = 'leased'",
+            "CREATE INDEX status_checks_next_due ON status_checks (due_at_ms) WHERE state = 'waiting'",
+            "CREATE INDEX status_checks_next_expiry ON status_checks (lease_expires_ms) WHERE state = 'leased'",
             """
             CREATE TABLE status_check_tries (
                 id              BIGSERIAL PRIMARY KEY,

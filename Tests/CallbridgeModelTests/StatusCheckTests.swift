@@ -93,6 +93,21 @@ import Testing
         #expect(check.state == .idle && check.failures == 0 && check.lastError == "timeout" && check.tries == 3)
     }
 
+    @Test("returns during a retry's wait join it without shortening the backoff; during a poll's wait they bring it forward")
+    func returnsDoNotShortenBackoff() {
+        var check = StatusCheck(provider: "luxfin", orderID: "o5b", createdAt: t0)
+        check.askedByReturn(now: t0, policy: policy)
+        check.lease(owner: "a", until: at(30_000))
+        check.failed(now: at(100), retryable: true, retryAfter: 600_000, error: "HTTP 429", policy: policy)
+        check.askedByReturn(now: at(20_000), policy: policy)
+        #expect(check.dueAt == at(600_100) && check.reason == .return)
+
+        var polled = StatusCheck(provider: "juspay", orderID: "o5c", createdAt: t0)
+        polled.orderAwaitsPayment(now: t0, advanced: true, policy: policy)
+        polled.askedByReturn(now: at(1_000), policy: policy)
+        #expect(polled.dueAt == at(1_000) && polled.reason == .return)
+    }
+
     @Test("a final failure ends the run at once but polling goes on")
     func finalFailureKeepsPolling() {
         var check = StatusCheck(provider: "juspay", orderID: "o6", createdAt: t0)

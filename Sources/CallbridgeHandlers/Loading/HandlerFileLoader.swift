@@ -43,6 +43,9 @@ public struct HandlerFileLoader {
     ]
 
     func loadRoute(_ node: ConfigNode, provider: String) throws(ConfigError) -> Route {
+        if let old = try node.optional("confirm") {
+            throw old.error("a route's confirm: was replaced by the provider-level status_api: block (see README, \"Status checks\")")
+        }
         try node.rejectUnknownKeys(HandlerFileLoader.routeKeys)
         let name = try node.required("name").string()
         let pathNode = try node.required("path")

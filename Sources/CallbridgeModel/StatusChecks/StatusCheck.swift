@@ -60,14 +60,16 @@ public struct StatusCheck: Sendable, Hashable {
 
     /// A return asks for the provider's word: an idle job becomes due (no
     /// sooner than `minInterval` after the last try); a waiting one is
-    /// brought forward; a leased one is joined (its answer answers the return).
+    /// brought forward, unless it waits out a retry (returns never shorten
+    /// the backoff from a failing provider); a leased one is joined (its
+    /// answer answers the return).
     public mutating func askedByReturn(now: Timestamp, policy: StatusCheckPolicy) {
         let start = earliestStart(now: now, policy: policy)
         switch state {
         case .idle:
             becomeDue(at: start, reason: .return)
         case .waiting:
-            if let due = dueAt, start < due { dueAt = start }
+            if lastOutcome != .retry, let due = dueAt, start < due { dueAt = start }
             reason = .return
         case .leased:
             break

@@ -162,6 +162,12 @@ public struct ReplayService: Sendable {
                 route: route, raw: stored.raw, pathParameters: parameters, eventID: event.id, verification: event.data.verification, now: event.timestamp
             ).event
             revised.data.verified = event.data.verified
+            if event.data.channel == .statusCheck {
+                // An answer is about the order that was asked about; ids the answer does not
+                // carry (NonStoPay's names no order) came from the question, as at the call.
+                if revised.data.orderID == nil { revised.data.orderID = event.data.orderID }
+                if revised.data.transactionID == nil { revised.data.transactionID = event.data.transactionID }
+            }
             return revised
         } catch {
             progress.missingRoutes.insert("\(event.data.provider)/\(event.data.route) (\(error.code))")
