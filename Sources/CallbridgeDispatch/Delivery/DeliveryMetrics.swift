@@ -12,6 +12,7 @@ import Prometheus
 public final class DeliveryMetrics: Sendable {
     /// Where the metrics are registered.
     public let registry: PrometheusCollectorRegistry
+    private let handles = MetricHandles()
 
     /// Latency buckets, in seconds: from a local sink to an endpoint's timeout.
     static let durationBuckets: [Duration] = [
@@ -34,15 +35,20 @@ public final class DeliveryMetrics: Sendable {
 
     /// Counts one finished attempt and records how long it took.
     public func recordAttempt(endpoint: String, result: AttemptResult, durationMilliseconds: Int64) {
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(namespace: "callbridge", subsystem: "delivery", metricName: "attempts", unitName: "total",
-                                             helpText: "Delivery attempts by endpoint and outcome."),
-            labels: [("endpoint", endpoint), ("outcome", Self.outcome(of: result))]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(namespace: "callbridge", subsystem: "delivery", metricName: "attempt_duration", unitName: "seconds",
-                                             helpText: "Time from sending a delivery attempt to its answer or failure."),
-            labels: [("endpoint", endpoint)], buckets: Self.durationBuckets
-        ).record(.milliseconds(max(0, durationMilliseconds)))
+        let outcome = Self.outcome(of: result)
+        handles.counter(MetricHandles.key("attempts", endpoint, outcome)) {
+            registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "callbridge", subsystem: "delivery", metricName: "attempts", unitName: "total",
+                                                 helpText: "Delivery attempts by endpoint and outcome."),
+                labels: [("endpoint", endpoint), ("outcome", outcome)]
+            )
+        }.increment()
+        handles.histogram(MetricHandles.key("attempt_duration", endpoint)) {
+            registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(namespace: "callbridge", subsystem: "delivery", metricName: "attempt_duration", unitName: "seconds",
+                                                 helpText: "Time from sending a delivery attempt to its answer or failure."),
+                labels: [("endpoint", endpoint)], buckets: Self.durationBuckets
+            )
+        }.record(.milliseconds(max(0, durationMilliseconds)))
     }
 }

@@ -67,11 +67,11 @@ public actor Dispatcher: Service {
     let metrics: DeliveryMetrics
     let doorbell = Doorbell()
     private let stopping = Mutex(false)
-    private var inFlight: [String: Int] = [:]
-    private var breakers: [String: CircuitBreaker] = [:]
-    /// Endpoint states from the log, re-read at most once per `pollInterval`
-    /// (operators change them from another process; a 410 here updates it at once).
-    private var disabled: [String: String] = [:]
+    /// In flight, breakers and disabled endpoints: what may be leased, and what the wait depends on.
+    private var schedule: DispatchSchedule
+    /// When the disabled endpoints were last read from the log (re-read at most
+    /// once per `pollInterval`: operators change them from another process; a
+    /// 410 here updates it at once).
     private var disabledReadAt: ContinuousClock.Instant?
     private let leaseDuration: ConfigDuration
 
@@ -94,9 +94,10 @@ public actor Dispatcher: Service {
         // A lease must outlive the attempt it covers, with room for recording it.
         let longest = endpoints.map(\.timeout.milliseconds).max() ?? 15_000
         self.leaseDuration = ConfigDuration(milliseconds: longest + configuration.leaseMargin.milliseconds)
-        for name in targets.keys {
-            breakers[name] = CircuitBreaker(failureThreshold: configuration.breakerThreshold, initialCooldown: configuration.breakerCooldown)
-        }
+        self.schedule = DispatchSchedule(
+            endpoints: endpoints.map { ($0.name, $0.maxInFlight) },
+            breaker: CircuitBreaker(failureThreshold: configuration.breakerThreshold, initialCooldown: configuration.breakerCooldown)
+        )
     }
 
     /// Tells the dispatcher that deliveries were committed: it leases them at
@@ -107,7 +108,7 @@ public actor Dispatcher: Service {
 
     /// Breaker state per endpoint (`closed`, `open`, `half_open`).
     public func breakerStates() -> [String: String] {
-        breakers.mapValues(\.label)
+        schedule.breakerLabels
     }
 
     public func run() async throws {
@@ -149,31 +150,20 @@ public actor Dispatcher: Service {
 
     private nonisolated var isStopping: Bool { stopping.withLock { $0 } }
 
-    /// Leases what the endpoints have room for. `saturated` means every
-    /// requested slot was filled, so more work may be waiting.
-    ///
-    /// An endpoint is asked for work only when a quarter of its capacity is
-    /// free (or nothing is in flight), so a busy endpoint is refilled in
-    /// batches rather than one lease transaction per finished attempt.
+    /// Leases what the endpoints have room for (`DispatchSchedule.capacity`).
+    /// `saturated` means every requested slot was filled, so more work may be waiting.
     private func leaseBatch() async -> ([LeasedDelivery], saturated: Bool) {
         let now = clock()
         if disabledReadAt.map({ ContinuousClock.now - $0 >= configuration.pollInterval }) ?? true {
             do {
-                disabled = try await log.disabledEndpoints()
+                schedule.disabled = Set(try await log.disabledEndpoints().keys)
                 disabledReadAt = ContinuousClock.now
             } catch {
                 logger.error("cannot read endpoint states", metadata: ["error": "\(error)"])
                 return ([], false)
             }
         }
-        var capacity: [String: Int] = [:]
-        for (name, target) in targets where disabled[name] == nil {
-            let busy = inFlight[name, default: 0]
-            let free = target.config.maxInFlight - busy
-            guard busy == 0 || free >= max(1, target.config.maxInFlight / 4) else { continue }
-            let permitted = breakers[name]?.permits(free: max(0, free), now: now) ?? 0
-            if permitted > 0 { capacity[name] = permitted }
-        }
+        let capacity = schedule.capacity(now: now)
         guard !capacity.isEmpty else { return ([], false) }
         let leases: [LeasedDelivery]
         do {
@@ -184,43 +174,52 @@ public actor Dispatcher: Service {
         }
         var counts: [String: Int] = [:]
         for lease in leases { counts[lease.endpoint, default: 0] += 1 }
-        for (name, count) in counts {
-            inFlight[name, default: 0] += count
-            breakers[name]?.started(count)
-        }
+        schedule.leased(counts)
         let saturated = !leases.isEmpty && counts.allSatisfy { capacity[$0.key] == $0.value } && counts.count == capacity.count
         return (leases, saturated)
     }
 
     /// Notes an endpoint disabled by this dispatcher (410) without waiting for the next read.
-    private func markDisabled(_ name: String, reason: String) {
-        disabled[name] = reason
+    private func markDisabled(_ name: String) {
+        schedule.disabled.insert(name)
     }
 
-    /// Until the next due delivery or breaker probe, at most `pollInterval`.
+    /// Until the next due delivery of an endpoint that is ready for it, or a
+    /// breaker's reopening, at most `pollInterval`. Work due on a full endpoint
+    /// waits for the doorbell its completions ring.
     private func waitTime() async -> Duration {
         let now = clock()
-        let serving = targets.keys.filter { disabled[$0] == nil }
-        var next = (try? await log.nextDueAt(endpoints: serving)) ?? nil
-        for breaker in breakers.values {
-            if let reopens = breaker.reopensAt { next = min(next ?? reopens, reopens) }
-        }
+        let ready = schedule.ready(now: now)
+        var next = ready.isEmpty ? nil : ((try? await log.nextDueAt(endpoints: ready)) ?? nil)
+        if let reopens = schedule.nextBreakerReopen { next = min(next ?? reopens, reopens) }
         guard let next else { return configuration.pollInterval }
         let millis = max(0, next.millisecondsSinceEpoch - now.millisecondsSinceEpoch)
         return min(configuration.pollInterval, .milliseconds(millis))
     }
 
     private func finished(endpoint: String, result: AttemptResult?, now: Timestamp) {
-        inFlight[endpoint, default: 1] -= 1
-        switch result {
-        case .some(let r) where r.isSuccess: breakers[endpoint]?.recordSuccess()
-        case .some: breakers[endpoint]?.recordFailure(now: now)
-        case .none: break
-        }
+        schedule.finished(endpoint, success: result.map(\.isSuccess), now: now)
         doorbell.ring()
     }
 
-    private var inFlightTotal: Int { inFlight.values.reduce(0, +) }
+    /// Attempts whose HTTP exchange is over but whose completion is not yet committed.
+    private var recording = 0
+
+    /// The HTTP exchange is over: the endpoint's slot is free for the next
+    /// attempt while this one's completion waits for its group commit (the
+    /// delivery stays leased until then, so nothing can lease it twice).
+    private func answered(endpoint: String, result: AttemptResult, now: Timestamp) {
+        recording += 1
+        finished(endpoint: endpoint, result: result, now: now)
+    }
+
+    private func recorded() {
+        recording -= 1
+        doorbell.ring()
+    }
+
+    /// Attempts in flight or still being recorded: shutdown waits for both.
+    private var inFlightTotal: Int { schedule.inFlightTotal + recording }
 
     private func drainInFlight(group: inout DiscardingTaskGroup) async {
         let deadline = ContinuousClock.now + configuration.shutdownGrace
@@ -272,12 +271,13 @@ public actor Dispatcher: Service {
             statusCode: result.statusCode, error: result.errorDescription, responseSnippet: snippet
         )
         metrics.recordAttempt(endpoint: endpoint.name, result: result, durationMilliseconds: record.durationMilliseconds)
+        await answered(endpoint: endpoint.name, result: result, now: now)
         do {
             let held = try await log.complete(lease, attempt: record, resolution: decision.resolution, now: now)
             if !held { logger.warning("lease was lost before the attempt was recorded", metadata: ["delivery": "\(lease.id)"]) }
             if decision.disableEndpoint {
                 try await log.setEndpoint(endpoint.name, disabled: true, reason: "the endpoint answered 410 Gone", now: now)
-                await markDisabled(endpoint.name, reason: "the endpoint answered 410 Gone")
+                await markDisabled(endpoint.name)
                 logger.warning("endpoint disabled after 410 Gone", metadata: ["endpoint": "\(endpoint.name)"])
             }
         } catch {
@@ -299,7 +299,7 @@ public actor Dispatcher: Service {
             metadata["error"] = "\(result.errorDescription ?? "")"
             logger.warning("delivery dead after its last scheduled attempt", metadata: metadata)
         }
-        await finished(endpoint: endpoint.name, result: result, now: now)
+        await recorded()
     }
 }
 
