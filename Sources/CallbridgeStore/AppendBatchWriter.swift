@@ -40,7 +40,7 @@ package struct AppendBatchWriter: Sendable {
 
         if let key = record.dedupKey {
             if let existing = try String.fetchOne(
-                db, sql: "SELECT id FROM events WHERE provider = ? AND dedup_key = ?", arguments: [provider, key]
+                db.cachedStatement(sql: "SELECT id FROM events WHERE provider = ? AND dedup_key = ?"), arguments: [provider, key]
             ) {
                 guard let id = EventID(existing) else {
                     throw SQLiteEventLogError.corruptRow(table: "events", key: existing, reason: "not an event id")
@@ -51,11 +51,12 @@ package struct AppendBatchWriter: Sendable {
 
         // Placed before its envelope is rendered: `data.order` is part of what endpoints receive.
         let slot = try SQLiteEventLog.placeInOrder(&event, now: now.millisecondsSinceEpoch, in: db)
-        try db.execute(
+        // Cached statements: prepared once per connection, not once per record.
+        try db.cachedStatement(
             sql: """
                 INSERT INTO events (id, type, provider, route, channel, verified, order_id, received_at_ms, dedup_key, envelope)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """).execute(
             arguments: [
                 event.id.rawValue, event.type.rawValue, provider, event.data.route, event.data.channel.rawValue,
                 event.data.verified, event.data.orderID, event.data.receivedAt.millisecondsSinceEpoch,
@@ -64,11 +65,11 @@ package struct AppendBatchWriter: Sendable {
 
         let raw = record.raw
         // An empty Data may bind as NULL; the body column is NOT NULL.
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO raw_requests (event_id, method, path, query, headers, body, remote_address, received_at_ms)
                 VALUES (?, ?, ?, ?, ?, coalesce(?, x''), ?, ?)
-                """,
+                """).execute(
             arguments: [
                 event.id.rawValue, raw.method, raw.path, raw.query, HeaderCoding.render(raw.headers),
                 Data(raw.body), raw.remoteAddress, raw.receivedAt.millisecondsSinceEpoch,

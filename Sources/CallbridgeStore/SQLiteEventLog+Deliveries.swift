@@ -40,10 +40,10 @@ extension SQLiteEventLog {
                     guard let eventID = EventID(eventText) else {
                         throw SQLiteEventLogError.corruptRow(table: "deliveries", key: String(id), reason: "bad event id")
                     }
-                    try db.execute(sql: """
+                    try db.cachedStatement(sql: """
                         UPDATE deliveries SET state = 'in_flight', lease_owner = ?, lease_expires_at_ms = ?, updated_at_ms = ?
                         WHERE id = ?
-                        """, arguments: [owner, expiresMS, nowMS, id])
+                        """).execute(arguments: [owner, expiresMS, nowMS, id])
                     let envelope: Data = row["envelope"]
                     leased.append(LeasedDelivery(
                         id: id, eventID: eventID, endpoint: endpoint, attemptCount: row["attempt_count"], owner: owner,
@@ -80,12 +80,12 @@ extension SQLiteEventLog {
             var next: Int64?
             for endpoint in endpoints {
                 // Each MIN is answered from an index in O(log n).
-                let pending = try Int64.fetchOne(db, sql: """
+                let pending = try Int64.fetchOne(db.cachedStatement(sql: """
                     SELECT MIN(next_attempt_at_ms) FROM deliveries WHERE endpoint = ? AND state = 'pending'
-                    """, arguments: [endpoint])
-                let lease = try Int64.fetchOne(db, sql: """
+                    """), arguments: [endpoint])
+                let lease = try Int64.fetchOne(db.cachedStatement(sql: """
                     SELECT MIN(lease_expires_at_ms) FROM deliveries WHERE state = 'in_flight' AND endpoint = ?
-                    """, arguments: [endpoint])
+                    """), arguments: [endpoint])
                 for candidate in [pending, lease].compactMap({ $0 }) { next = min(next ?? candidate, candidate) }
             }
             return next.map { Timestamp(millisecondsSinceEpoch: $0) }
@@ -171,10 +171,11 @@ struct Completion: Sendable {
 
     /// Records the attempt; resolves the delivery if the lease is still held.
     func write(in db: Database) throws -> Bool {
-        try db.execute(sql: """
+        // Cached statements: prepared once per connection, not once per completion.
+        try db.cachedStatement(sql: """
             INSERT INTO attempts (delivery_id, number, started_at_ms, duration_ms, status_code, error, response_snippet)
             VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [
+            """).execute(arguments: [
                 lease.id, attempt.number, attempt.startedAt.millisecondsSinceEpoch, attempt.durationMilliseconds,
                 attempt.statusCode, attempt.error, attempt.responseSnippet.isEmpty ? nil : Data(attempt.responseSnippet),
             ])
@@ -187,12 +188,12 @@ struct Completion: Sendable {
             state = .pending
             next = at.millisecondsSinceEpoch
         }
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE deliveries
             SET state = ?, attempt_count = attempt_count + 1, next_attempt_at_ms = ?, lease_owner = NULL,
                 lease_expires_at_ms = NULL, last_status_code = ?, last_error = ?, updated_at_ms = ?
             WHERE id = ? AND state = 'in_flight' AND lease_owner = ? AND lease_expires_at_ms = ?
-            """, arguments: [
+            """).execute(arguments: [
                 state.rawValue, next, attempt.statusCode, attempt.error, now.millisecondsSinceEpoch, lease.id, lease.owner,
                 lease.leaseExpiresAt.millisecondsSinceEpoch,
             ])

@@ -126,10 +126,10 @@ extension SQLiteEventLog {
                     """), arguments: [slot.rowID, target.endpoint]) ?? false
                 if busy { due = nil }
             }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO deliveries (event_id, endpoint, state, attempt_count, next_attempt_at_ms, created_at_ms, updated_at_ms, order_ref, order_seq)
                 VALUES (?, ?, 'pending', 0, ?, ?, ?, ?, ?)
-                """, arguments: [eventID.rawValue, target.endpoint, due, now, now, orderRef, orderSeq])
+                """).execute(arguments: [eventID.rawValue, target.endpoint, due, now, now, orderRef, orderSeq])
             count += 1
         }
         return count
@@ -138,13 +138,13 @@ extension SQLiteEventLog {
     /// After delivery `id` finished (succeeded or dead), makes the next
     /// parked delivery of its chain due now.
     static func releaseSuccessor(ofDelivery id: Int64, now: Int64, in db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE deliveries SET next_attempt_at_ms = ?, updated_at_ms = ?
             WHERE id = (
                 SELECT n.id FROM deliveries c JOIN deliveries n ON n.order_ref = c.order_ref AND n.endpoint = c.endpoint
                 WHERE c.id = ? AND c.order_ref IS NOT NULL AND n.state = 'pending' AND n.next_attempt_at_ms IS NULL
                 ORDER BY n.order_seq, n.id LIMIT 1)
-            """, arguments: [now, now, id])
+            """).execute(arguments: [now, now, id])
     }
 
     // MARK: OrderLog

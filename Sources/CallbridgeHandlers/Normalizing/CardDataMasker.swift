@@ -21,12 +21,26 @@ public struct CardDataMasker: Sendable {
     }
 
     public static func isCVVField(_ name: String) -> Bool {
+        // Every CVV-like name has a `c` and is short: most keys are refused without folding.
+        guard name.utf8.count <= 40, name.utf8.contains(where: { $0 == UInt8(ascii: "c") || $0 == UInt8(ascii: "C") }) else { return false }
         let folded = name.lowercased().filter { $0 != "_" && $0 != "-" }
         return cvvFieldNames.contains(folded)
     }
 
+    /// Whether `text` has the 12 ASCII digits a card number needs (most text
+    /// has not, and is returned as it is without being copied).
+    static func mayHoldCardNumber(_ text: String) -> Bool {
+        var digits = 0
+        for byte in text.utf8 where byte >= 0x30 && byte <= 0x39 {
+            digits += 1
+            if digits >= 12 { return true }
+        }
+        return false
+    }
+
     /// The text with every Luhn-valid 12–19 digit run masked.
     public func maskText(_ text: String) -> String {
+        guard Self.mayHoldCardNumber(text) else { return text }
         let chars = Array(text.unicodeScalars)
         var out = String.UnicodeScalarView()
         var i = 0
@@ -88,6 +102,23 @@ public struct CardDataMasker: Sendable {
         }
     }
 
+    /// Whether `maskJSON` would change `value`, found without building a new tree.
+    public func needsMasking(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let s), .number(let s):
+            return Self.mayHoldCardNumber(s) && maskText(s) != s
+        case .array(let items):
+            return items.contains(where: needsMasking)
+        case .object(let members):
+            return members.contains { key, member in
+                if CardDataMasker.isCVVField(key) { return member != .null && member != .string(CardDataMasker.cvvReplacement) }
+                return needsMasking(member)
+            }
+        case .null, .bool:
+            return false
+        }
+    }
+
     public func maskPairs(_ pairs: [(String, String)]) -> [(String, String)] {
         pairs.map { key, value in
             (key, CardDataMasker.isCVVField(key) ? CardDataMasker.cvvReplacement : maskText(value))
@@ -108,10 +139,14 @@ public struct CardDataMasker: Sendable {
     /// - Parameter parsedJSON: `body` already parsed as JSON, when the caller
     ///   has it (ingest does), so the hot path parses a body once; nil parses here.
     public func maskBody(_ body: [UInt8], format: BodyFormat, parsedJSON: JSONValue? = nil) -> [UInt8] {
-        guard !body.isEmpty, let text = String(validating: body, as: UTF8.self) else { return body }
-        if let json = parsedJSON ?? (try? JSONParser().parse(body)) {
-            let masked = maskJSON(json)
-            return masked == json ? body : masked.renderedBytes()
+        guard !body.isEmpty else { return body }
+        // The body as parsed (JSON routes): nothing to mask keeps the exact bytes, with no new tree built.
+        if let json = parsedJSON {
+            return needsMasking(json) ? maskJSON(json).renderedBytes() : body
+        }
+        guard let text = String(validating: body, as: UTF8.self) else { return body }
+        if let json = try? JSONParser().parse(body) {
+            return needsMasking(json) ? maskJSON(json).renderedBytes() : body
         }
         if format != .json, text.contains("=") {
             let masked = maskFormEncoded(text)

@@ -1,3 +1,4 @@
+import CallbridgeDispatch
 import CallbridgeModel
 import Logging
 import Prometheus
@@ -18,6 +19,8 @@ import Prometheus
 public final class IngestMetrics: Sendable {
     /// Where the metrics are registered.
     public let registry: PrometheusCollectorRegistry
+    /// Each counter looked up once per label set (the hot path increments without the registry).
+    private let handles = MetricHandles()
 
     /// The `provider`/`route` label value of requests that matched no route.
     public static let unmatched = "none"
@@ -28,11 +31,14 @@ public final class IngestMetrics: Sendable {
 
     /// Counts one answered request.
     public func recordRequest(provider: String, route: String, status: Int) {
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "requests", unitName: "total",
-                                             helpText: "Provider requests answered, by provider, route and HTTP status code."),
-            labels: [("provider", provider), ("route", route), ("status", String(status))]
-        ).increment()
+        let code = String(status)
+        handles.counter(MetricHandles.key("requests", provider, route, code)) {
+            registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "requests", unitName: "total",
+                                                 helpText: "Provider requests answered, by provider, route and HTTP status code."),
+                labels: [("provider", provider), ("route", route), ("status", code)]
+            )
+        }.increment()
     }
 
     /// Counts one request (or browser return) that failed verification.
@@ -46,20 +52,24 @@ public final class IngestMetrics: Sendable {
 
     /// Counts one event committed to the log.
     public func recordEvent(provider: String, type: String) {
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "events", unitName: "total",
-                                             helpText: "Events recorded in the log, by provider and event type (duplicates excluded)."),
-            labels: [("provider", provider), ("type", type)]
-        ).increment()
+        handles.counter(MetricHandles.key("events", provider, type)) {
+            registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "events", unitName: "total",
+                                                 helpText: "Events recorded in the log, by provider and event type (duplicates excluded)."),
+                labels: [("provider", provider), ("type", type)]
+            )
+        }.increment()
     }
 
     /// Counts one placement in an order's story, and a mismatch when a verified event conflicts.
     public func recordPlacement(provider: String, placement: OrderPlacement, verified: Bool) {
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "order_transitions", unitName: "total",
-                                             helpText: "Events placed in their order's story, by provider and transition."),
-            labels: [("provider", provider), ("transition", placement.transition.rawValue)]
-        ).increment()
+        handles.counter(MetricHandles.key("order_transitions", provider, placement.transition.rawValue)) {
+            registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "order_transitions", unitName: "total",
+                                                 helpText: "Events placed in their order's story, by provider and transition."),
+                labels: [("provider", provider), ("transition", placement.transition.rawValue)]
+            )
+        }.increment()
         guard verified, !placement.mismatch.isEmpty else { return }
         registry.makeCounter(
             descriptor: MetricNameDescriptor(namespace: "callbridge", metricName: "order_mismatches", unitName: "total",
