@@ -4,7 +4,11 @@
 #      INGEST_SECONDS, building a backlog of pending deliveries;
 #   2. the endpoint is enabled and the time until the backlog is drained is
 #      measured (every delivery signed, sent through libcurl, its attempt
-#      recorded and the delivery marked succeeded in SQLite).
+#      recorded and the delivery marked succeeded in SQLite);
+#   3. the reference, in the same run: nginx (one worker, proxy_pass with
+#      upstream keep-alive) in front of the same sink, loaded by wrk with as
+#      many connections as the endpoint's max_in_flight; the ratio is
+#      Callbridge's drain rate over nginx's request rate.
 # Loopback only, bounded. Usage: scripts/bench-delivery.sh [INGEST_SECONDS] [MAX_IN_FLIGHT]
 # Environment: ORDERING=none|per_order (the endpoint's `ordering:`, default
 # none); ORDERS=N makes the webhooks share N order ids per wrk thread (default
@@ -15,6 +19,7 @@ MAX_IN_FLIGHT="${2:-64}"
 ORDERING="${ORDERING:-none}"
 ORDERS="${ORDERS:-0}"
 source "$(dirname "$0")/bench-common.sh"
+bash scripts/install-deps.sh nginx-light
 export SINK_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
 cat > "$work/callbridge.yaml" <<YAML
 listen: {host: 127.0.0.1, port: 18181}
@@ -34,6 +39,7 @@ cb() { .build/release/callbridge "$@" --config "$work/callbridge.yaml"; }
 # Disabled before the server starts, so no delivery goes out while the backlog builds.
 cb endpoints disable sink --reason "building a backlog"
 .build/release/callbridge serve --config "$work/callbridge.yaml" --log-level warning > "$work/serve.log" 2>&1 &
+serve_pid=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null localhost:18181/healthz && break; sleep 0.1; done
 echo "== ingesting for ${INGEST_SECONDS}s with the endpoint disabled (ordering: $ORDERING, orders per thread: $ORDERS) =="
 wrk -t2 -c32 -d"${INGEST_SECONDS}s" -s scripts/wrk-juspay-webhooks.lua http://127.0.0.1:18181/juspay/webhook -- dl "$ORDERS" | grep -E "requests in|Requests/sec|Non-2xx" || true
@@ -48,8 +54,41 @@ while :; do
   sleep 0.2
 done
 end=$(date +%s.%N)
-python3 - "$start" "$end" "$succeeded" "$dead" <<'PY'
+python3 - "$start" "$end" "$succeeded" "$dead" "$work/rate" <<'PY'
 import sys
 start, end, ok, dead = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 print(f"== delivered {ok} events ({dead} dead) in {end-start:.2f}s: {ok/(end-start):.0f} deliveries/s ==")
+open(sys.argv[5], "w").write(f"{ok/(end-start):.1f}")
+PY
+# The reference: nginx proxying to the same sink, one worker, keep-alive upstream.
+kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true  # nothing else shares the cores
+mkdir -p "$work/nginx"
+cat > "$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  upstream sink { server 127.0.0.1:18182; keepalive 128; }
+  server {
+    listen 127.0.0.1:18183;
+    location / { proxy_pass http://sink/bare; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+NGINX
+nginx -c "$work/nginx/nginx.conf"
+trap 'kill $(cat "$work/nginx/nginx.pid" 2>/dev/null) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 50); do curl -s -o /dev/null -X POST localhost:18183/ && break; sleep 0.1; done
+body='{"id":"evt_bench","type":"payment.succeeded","timestamp":"2026-11-23T09:59:58.000Z","data":{"provider":"juspay","order_id":"ord_1","amount":"100.00"}}'
+printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [[%s]]\n' "$body" > "$work/nginx.lua"
+echo "== reference: nginx proxy_pass (1 worker, upstream keep-alive) to the same sink, wrk -t1 -c$MAX_IN_FLIGHT =="
+out=$(wrk -t1 -c"$MAX_IN_FLIGHT" -d5s -s "$work/nginx.lua" http://127.0.0.1:18183/); echo "$out"
+nginx_rate=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+python3 - "$(cat "$work/rate")" "$nginx_rate" <<'PY'
+import sys
+ours, ref = float(sys.argv[1]), float(sys.argv[2])
+print(f"== ratio: Callbridge drain {ours:.0f}/s / nginx {ref:.0f} req/s = {ours/ref:.2f} ==")
 PY
