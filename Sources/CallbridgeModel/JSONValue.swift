@@ -55,33 +55,7 @@ public enum JSONValue: Sendable, Hashable {
     /// provider appends to, such as Juspay's `refunds[status=SUCCESS]`, the
     /// newest match. Filter values cannot contain `.`.
     public func value(atPath path: String) -> JSONValue? {
-        var current: JSONValue = self
-        for segment in path.split(separator: ".", omittingEmptySubsequences: false) {
-            if let open = segment.firstIndex(of: "["), segment.last == "]" {
-                let name = String(segment[..<open])
-                let filter = segment[segment.index(after: open)..<segment.index(before: segment.endIndex)]
-                guard let equals = filter.firstIndex(of: "=") else { return nil }
-                let key = String(filter[..<equals])
-                let accepted = Set(filter[filter.index(after: equals)...].split(separator: "|", omittingEmptySubsequences: false).map(String.init))
-                let container = name.isEmpty ? current : current[name]
-                guard case .array(let items)? = container,
-                      let match = items.last(where: { $0[key]?.scalarText.map(accepted.contains) == true }) else { return nil }
-                current = match
-                continue
-            }
-            let key = String(segment)
-            switch current {
-            case .object:
-                guard let next = current[key] else { return nil }
-                current = next
-            case .array(let items):
-                guard let index = Int(key), items.indices.contains(index) else { return nil }
-                current = items[index]
-            default:
-                return nil
-            }
-        }
-        return current
+        JSONPath(path).evaluate(in: self)
     }
 
     /// The value as text when it is a scalar: strings as-is, numbers as their
@@ -117,6 +91,7 @@ extension JSONValue {
     /// Compact JSON text (no insignificant whitespace), members in stored order.
     public func rendered() -> String {
         var out = ""
+        out.reserveCapacity(512)
         render(into: &out)
         return out
     }
@@ -158,6 +133,13 @@ extension JSONValue {
 
     static func renderString(_ s: String, into out: inout String) {
         out += "\""
+        // Printable ASCII without a quote or a backslash (most ids, statuses, amounts)
+        // needs no escape: appended whole, not scalar by scalar.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

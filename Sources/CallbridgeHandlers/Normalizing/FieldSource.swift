@@ -11,7 +11,8 @@ public protocol FieldExtractor: Sendable {
 /// `query:status`, `form:status`, `header:X-Request-Id`, `path:outcome`,
 /// `const:success`.
 public enum FieldSource: FieldExtractor, Hashable, CustomStringConvertible {
-    case json(path: String)
+    /// Parsed once, when the handler file is loaded.
+    case json(JSONPath)
     case param(String)
     case query(String)
     case form(String)
@@ -28,7 +29,7 @@ public enum FieldSource: FieldExtractor, Hashable, CustomStringConvertible {
         let argument = String(text[text.index(after: colon)...])
         guard !argument.isEmpty else { return nil }
         switch kind {
-        case "json": self = .json(path: argument)
+        case "json": self = .json(JSONPath(argument))
         case "param": self = .param(argument)
         case "query": self = .query(argument)
         case "form": self = .form(argument)
@@ -42,7 +43,7 @@ public enum FieldSource: FieldExtractor, Hashable, CustomStringConvertible {
     public func extract(from request: InboundRequest) -> JSONValue? {
         switch self {
         case .json(let path):
-            return request.json?.value(atPath: path)
+            return request.json.flatMap(path.evaluate)
         case .param(let name):
             return request.param(name).map(JSONValue.string)
         case .query(let name):
@@ -67,7 +68,7 @@ public enum FieldSource: FieldExtractor, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .json(let p): return "json:\(p)"
+        case .json(let p): return "json:\(p.text)"
         case .param(let n): return "param:\(n)"
         case .query(let n): return "query:\(n)"
         case .form(let n): return "form:\(n)"
