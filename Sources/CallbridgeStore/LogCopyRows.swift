@@ -196,8 +196,8 @@ public struct LogCopyAttempt: Sendable, Hashable {
     }
 }
 
-/// One row of `event_revisions`: an earlier form of a re-normalized or
-/// confirmed event.
+/// One row of `event_revisions`: an earlier form of a re-normalized event
+/// (or, in logs written before status checks, of a return confirmed in place).
 ///
 /// Invariant: `(eventID, revision)` is unique, and `revision` is less than
 /// the event's current `LogCopyEvent.revision`.

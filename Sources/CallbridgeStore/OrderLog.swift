@@ -6,7 +6,7 @@ import CallbridgeModel
 ///
 /// Invariants every implementation keeps:
 /// - An event with an order id is placed in the same transaction that stores
-///   it (append, confirmation, revision); its envelope's `data.order` is the
+///   it (append, a status check's answer, revision); its envelope's `data.order` is the
 ///   placement, so what an endpoint receives and what the ledger holds agree.
 /// - Placements of one order are numbered 1, 2, 3 … in commit order with no
 ///   gap, even when several processes append to one log.

@@ -102,20 +102,18 @@ extension SQLiteEventLog {
     public func revise(_ event: Event, now: Timestamp) async throws -> RevisionOutcome? {
         guard !isReadOnly else { throw SQLiteEventLogError.readOnly }
         return try await dbPool.write { db in
-            try Self.writeRevision(event, in: db, now: now.millisecondsSinceEpoch, onlyIfUnverified: false)?.outcome
+            try Self.writeRevision(event, in: db, now: now.millisecondsSinceEpoch)
         }
     }
 
     /// Makes `event` the current form of itself after keeping the current one
     /// in `event_revisions`, placing it again in its order's story: the one
-    /// way an event's stored form changes (re-normalization, API
-    /// confirmation). Nil if the event is unknown, or verified already when
-    /// `onlyIfUnverified`.
-    static func writeRevision(_ event: Event, in db: Database, now: Int64, onlyIfUnverified: Bool) throws -> StoredRevision? {
-        guard let current = try Row.fetchOne(db, sql: "SELECT revision, type, envelope, verified FROM events WHERE id = ?", arguments: [event.id.rawValue]) else {
+    /// way an event's stored form changes (re-normalization). Nil if the
+    /// event is unknown.
+    static func writeRevision(_ event: Event, in db: Database, now: Int64) throws -> RevisionOutcome? {
+        guard let current = try Row.fetchOne(db, sql: "SELECT revision, type, envelope FROM events WHERE id = ?", arguments: [event.id.rawValue]) else {
             return nil
         }
-        if onlyIfUnverified, (current["verified"] as Bool) { return nil }
         let revision: Int = current["revision"]
         let type: String = current["type"]
         let envelope: Data = current["envelope"]
@@ -124,22 +122,13 @@ extension SQLiteEventLog {
             INSERT INTO event_revisions (event_id, revision, type, envelope, replaced_at_ms) VALUES (?, ?, ?, ?, ?)
             """, arguments: [event.id.rawValue, revision, type, envelope, now])
         var revised = event
-        // A confirmation applies a hint that never moved the order; a re-normalization replaces a form
-        // that may have, so the order is rebuilt rather than the new form applied on top.
-        let slot = onlyIfUnverified
-            ? try placeInOrder(&revised, now: now, in: db)
-            : try replaceInOrder(&revised, previous: previous, now: now, in: db)
+        // The replaced form may have moved the order: the order is rebuilt rather than the new form applied on top.
+        _ = try replaceInOrder(&revised, previous: previous, now: now, in: db)
         try db.execute(sql: """
             UPDATE events SET type = ?, verified = ?, order_id = ?, envelope = ?, revision = ? WHERE id = ?
             """, arguments: [revised.type.rawValue, revised.data.verified, revised.data.orderID, Data(revised.envelopeBytes), revision + 1,
                              revised.id.rawValue])
-        return StoredRevision(outcome: RevisionOutcome(event: revised, previousOrder: previous?.data.order), slot: slot)
-    }
-
-    /// A revision as written, with the ledger row it was placed in.
-    struct StoredRevision {
-        var outcome: RevisionOutcome
-        var slot: OrderSlot?
+        return RevisionOutcome(event: revised, previousOrder: previous?.data.order)
     }
 
     public func revisions(of id: EventID) async throws -> [EventRevision] {

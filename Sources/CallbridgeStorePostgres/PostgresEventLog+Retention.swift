@@ -16,7 +16,7 @@ extension PostgresEventLog {
     }
 
     /// One bounded transaction per batch. The batch's events are locked
-    /// first (`FOR UPDATE`), which blocks a replay or confirmation from adding
+    /// first (`FOR UPDATE`), which blocks a replay from adding
     /// a delivery to them, and the condition is checked again on delete: an
     /// event that gained work in between is kept.
     @discardableResult

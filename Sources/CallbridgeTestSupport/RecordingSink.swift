@@ -7,7 +7,7 @@ import Synchronization
 
 /// A real HTTP server on a loopback port that records every request (GET and
 /// POST, any path) and answers from a script: the "internal service" in
-/// delivery tests, or a provider's API in confirmation tests.
+/// delivery tests.
 ///
 /// Invariants: requests are recorded before they are answered; an unscripted
 /// request gets `defaultResponse`; `.hang` answers nothing for `duration`
