@@ -93,12 +93,7 @@ struct OrdersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try options.load(requireSecrets: false)
-            let handlers: HandlerSet
-            do {
-                handlers = try HandlerDirectoryLoader(directory: config.handlersDirectory, secrets: SecretSource(environment: ProcessEnvironment.variables)).load()
-            } catch {
-                throw CLIError("cannot load the handler files: \(error)")
-            }
+            let handlers = try config.loadHandlers()
             guard handlers.providers.contains(where: { $0.provider == provider }) else {
                 throw CLIError("no provider '\(TerminalText.escape(provider))' in the handler files (known: \(handlers.providers.map(\.provider).sorted().joined(separator: ", ")))")
             }
@@ -144,27 +139,16 @@ struct OrdersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try options.load(requireSecrets: false)
-            let handlers: HandlerSet
-            do {
-                handlers = try HandlerDirectoryLoader(directory: config.handlersDirectory, secrets: SecretSource(environment: ProcessEnvironment.variables)).load()
-            } catch {
-                throw CLIError("cannot load the handler files: \(error)")
-            }
-            guard let handler = handlers.providers.first(where: { $0.provider == provider }) else {
-                throw CLIError("no provider '\(TerminalText.escape(provider))' in the handler files (known: \(handlers.providers.map(\.provider).sorted().joined(separator: ", ")))")
-            }
-            guard let spec = handler.statusAPI else {
-                throw CLIError(handler.statusAPIUnresolved.isEmpty
-                    ? "provider \(provider) has no status_api in \(handler.file)"
-                    : "provider \(provider)'s status API is off until \(handler.statusAPIUnresolved.joined(separator: ", ")) are set")
-            }
+            let handlers = try config.loadHandlers()
             let detail = try await LogAccess.withLog(config, readOnly: false) { [provider, orderID, transactionID, wait] log -> StatusCheckDetail? in
-                let before = try await log.statusCheck(provider: provider, orderID: orderID, tries: 1)
-                if spec.needsTransactionID, transactionID == nil, before?.check.transactionID == nil {
-                    throw CLIError("\(provider) is asked by its own id: give --transaction-id (no event of this order carried one)")
+                let before: StatusCheck?
+                do {
+                    before = try await OperatorStatusCheck.request(log: log, handlers: handlers, provider: provider, orderID: orderID,
+                                                                   transactionID: transactionID, now: SystemClock.now()).before
+                } catch let refusal as OperatorStatusCheck.Refusal {
+                    throw CLIError(TerminalText.escape(refusal.description))
                 }
-                _ = try await log.requestStatusCheck(provider: provider, orderID: orderID, transactionID: transactionID, now: SystemClock.now())
-                let triesBefore = before?.check.tries ?? 0
+                let triesBefore = before?.tries ?? 0
                 let deadline = ContinuousClock.now + .seconds(wait)
                 var current = try await log.statusCheck(provider: provider, orderID: orderID, tries: 5)
                 while wait > 0, ContinuousClock.now < deadline, (current?.check.tries ?? 0) <= triesBefore || current?.check.state == .leased {
@@ -189,6 +173,17 @@ struct OrdersCommand: AsyncParsableCommand {
             if let error = check.lastError { line += ": \(error)" }
             if let due = check.dueAt { line += "; next check \(due.rfc3339)" }
             print(TerminalText.escape(line))
+        }
+    }
+}
+
+extension CallbridgeConfig {
+    /// The handler files of this config, read with the process environment.
+    func loadHandlers() throws -> HandlerSet {
+        do {
+            return try HandlerDirectoryLoader(directory: handlersDirectory, secrets: SecretSource(environment: ProcessEnvironment.variables)).load()
+        } catch {
+            throw CLIError("cannot load the handler files: \(error)")
         }
     }
 }

@@ -42,27 +42,23 @@ extension AdminAPI {
     /// now (202; the worker makes the call). 409 when the provider has no
     /// status API configured, or it needs a transaction id no event gave.
     func checkOrder(provider: String, orderID: String, _ body: AdminBody) async throws -> Response {
-        guard handlers.providers.contains(where: { $0.provider == provider }) else {
-            throw IngestError(status: 404, code: "not_found", detail: "no provider '\(AdminText.printable(provider))' in the handler files")
-        }
-        guard let spec = handlers.statusAPI(provider: provider) else {
-            let missing = handlers.providers.first { $0.provider == provider }?.statusAPIUnresolved ?? []
-            throw IngestError(status: 409, code: "status_api_not_configured", detail: missing.isEmpty
-                ? "provider '\(provider)' has no status_api in its handler file"
-                : "provider '\(provider)' status API is off until \(missing.joined(separator: ", ")) are set")
-        }
         guard orderID.unicodeScalars.count <= AdminAPI.maxOrderIDLength else {
             throw IngestError.invalidParameter("the order id is longer than \(AdminAPI.maxOrderIDLength) characters")
         }
         let transactionID = try body.string("transaction_id")
-        if spec.needsTransactionID, transactionID == nil,
-           try await log.statusCheck(provider: provider, orderID: orderID, tries: 0)?.check.transactionID == nil {
-            throw IngestError(status: 409, code: "transaction_id_required",
-                              detail: "provider '\(provider)' is asked by its own id: give transaction_id (no event of this order carried one)")
+        do {
+            let check = try await OperatorStatusCheck.request(log: log, handlers: handlers, provider: provider, orderID: orderID,
+                                                              transactionID: transactionID, now: clock()).after
+            statusChecksRequested()
+            return JSONResponse.make(status: 202, .object([("status_check", check.json)]))
+        } catch let refusal as OperatorStatusCheck.Refusal {
+            let detail = AdminText.printable(refusal.description)
+            switch refusal {
+            case .unknownProvider: throw IngestError(status: 404, code: "not_found", detail: detail)
+            case .notConfigured: throw IngestError(status: 409, code: "status_api_not_configured", detail: detail)
+            case .transactionIDRequired: throw IngestError(status: 409, code: "transaction_id_required", detail: detail)
+            }
         }
-        let check = try await log.requestStatusCheck(provider: provider, orderID: orderID, transactionID: transactionID, now: clock())
-        statusChecksRequested()
-        return JSONResponse.make(status: 202, .object([("status_check", check.json)]))
     }
 
     func registerOrder(_ body: AdminBody) async throws -> Response {
