@@ -135,13 +135,7 @@ public struct EventData: Sendable, Hashable {
     }
 
     public init(json: JSONValue) throws(EventDecodingError) {
-        func optional(_ key: String) throws(EventDecodingError) -> String? {
-            switch json[key] {
-            case nil, .null?: return nil
-            case .string(let s)?: return s
-            default: throw .invalid("data.\(key)")
-            }
-        }
+        let optional = JSONMemberReader(json: json, prefix: "data").text
         guard let provider = json["provider"]?.stringValue else { throw .invalid("data.provider") }
         guard let route = json["route"]?.stringValue else { throw .invalid("data.route") }
         guard let channelText = json["channel"]?.stringValue, let channel = Channel(rawValue: channelText) else { throw .invalid("data.channel") }

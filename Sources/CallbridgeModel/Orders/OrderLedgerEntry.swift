@@ -126,32 +126,8 @@ extension OrderLedgerEntry {
 
     /// Reads what `json` wrote (a ledger row read back).
     public init(json: JSONValue) throws(EventDecodingError) {
-        func text(_ key: String) throws(EventDecodingError) -> String? {
-            switch json[key] {
-            case nil, .null?: return nil
-            case .string(let s)?: return s
-            default: throw .invalid("order.\(key)")
-            }
-        }
-        func amount(_ key: String) throws(EventDecodingError) -> DecimalAmount? {
-            guard let t = try text(key) else { return nil }
-            guard let a = DecimalAmount(t) else { throw .invalid("order.\(key)") }
-            return a
-        }
-        func currency(_ key: String) throws(EventDecodingError) -> CurrencyCode? {
-            guard let t = try text(key) else { return nil }
-            guard let c = CurrencyCode(t) else { throw .invalid("order.\(key)") }
-            return c
-        }
-        func time(_ key: String) throws(EventDecodingError) -> Timestamp? {
-            guard let t = try text(key) else { return nil }
-            guard let ts = Timestamp(rfc3339: t) else { throw .invalid("order.\(key)") }
-            return ts
-        }
-        func count(_ value: JSONValue?, _ key: String) throws(EventDecodingError) -> Int64 {
-            guard case .number(let n)? = value, let v = Int64(n), v >= 0 else { throw .invalid("order.\(key)") }
-            return v
-        }
+        let reader = JSONMemberReader(json: json, prefix: "order")
+        let text = reader.text, amount = reader.amount, currency = reader.currency, time = reader.time
         guard let provider = try text("provider"), let orderID = try text("order_id") else { throw .invalid("order.provider") }
         self.init(provider: provider, orderID: orderID)
         guard let s = try text("state"), let state = OrderState(rawValue: s) else { throw .invalid("order.state") }
@@ -178,11 +154,11 @@ extension OrderLedgerEntry {
                 refunds[key] = OrderRefund(status: status, amount: refundAmount)
             }
         }
-        self.disputesOpened = Int(try count(json["disputes_opened"], "disputes_opened"))
-        self.disputesClosed = Int(try count(json["disputes_closed"], "disputes_closed"))
+        self.disputesOpened = Int(try reader.requiredCount("disputes_opened"))
+        self.disputesClosed = Int(try reader.requiredCount("disputes_closed"))
         guard case .bool(let open)? = json["dispute_open"] else { throw .invalid("order.dispute_open") }
         self.disputeOpen = open
-        self.unmatchedClosings = Int(try count(json["unmatched_closings"], "unmatched_closings"))
+        self.unmatchedClosings = Int(try reader.requiredCount("unmatched_closings"))
         self.firstSeenAt = try time("first_seen_at")
         self.lastSeenAt = try time("last_seen_at")
         if let id = try text("last_change_event_id") {
@@ -190,13 +166,14 @@ extension OrderLedgerEntry {
             self.lastChangeEventID = eventID
         }
         guard let c = json["counts"] else { throw .invalid("order.counts") }
-        counts.events = try count(c["events"], "counts.events")
-        counts.verified = try count(c["verified"], "counts.verified")
-        counts.hints = try count(c["hints"], "counts.hints")
-        counts.advanced = try count(c["advanced"], "counts.advanced")
-        counts.repeated = try count(c["repeated"], "counts.repeated")
-        counts.stale = try count(c["stale"], "counts.stale")
-        counts.conflicts = try count(c["conflicts"], "counts.conflicts")
-        counts.mismatches = try count(c["mismatches"], "counts.mismatches")
+        let counted = JSONMemberReader(json: c, prefix: "order.counts")
+        counts.events = try counted.requiredCount("events")
+        counts.verified = try counted.requiredCount("verified")
+        counts.hints = try counted.requiredCount("hints")
+        counts.advanced = try counted.requiredCount("advanced")
+        counts.repeated = try counted.requiredCount("repeated")
+        counts.stale = try counted.requiredCount("stale")
+        counts.conflicts = try counted.requiredCount("conflicts")
+        counts.mismatches = try counted.requiredCount("mismatches")
     }
 }

@@ -28,27 +28,8 @@ extension StatusCheck {
 
     /// Reads what `json` wrote.
     public init(json: JSONValue) throws(EventDecodingError) {
-        func text(_ key: String) throws(EventDecodingError) -> String? {
-            switch json[key] {
-            case nil, .null?: return nil
-            case .string(let s)?: return s
-            default: throw .invalid("status_check.\(key)")
-            }
-        }
-        func time(_ key: String) throws(EventDecodingError) -> Timestamp? {
-            guard let t = try text(key) else { return nil }
-            guard let ts = Timestamp(rfc3339: t) else { throw .invalid("status_check.\(key)") }
-            return ts
-        }
-        func count(_ key: String) throws(EventDecodingError) -> Int64? {
-            switch json[key] {
-            case nil, .null?: return nil
-            case .number(let n)?:
-                guard let v = Int64(n), v >= 0 else { throw .invalid("status_check.\(key)") }
-                return v
-            default: throw .invalid("status_check.\(key)")
-            }
-        }
+        let reader = JSONMemberReader(json: json, prefix: "status_check")
+        let text = reader.text, time = reader.time, count = reader.count
         guard let provider = try text("provider"), let orderID = try text("order_id"), let created = try time("created_at") else {
             throw .invalid("status_check")
         }
