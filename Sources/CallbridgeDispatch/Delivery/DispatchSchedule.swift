@@ -54,13 +54,11 @@ struct DispatchSchedule: Sendable {
         return capacity
     }
 
-    /// The endpoints whose due deliveries should end the wait (see the type's doc).
+    /// The endpoints whose due deliveries should end the wait (see the type's
+    /// doc): those `capacity` would offer now, asked of a copy so no breaker moves.
     func ready(now: Timestamp) -> [String] {
-        lanes.compactMap { name, lane -> String? in
-            guard !disabled.contains(name), Self.room(lane) > 0 else { return nil }
-            var breaker = lane.breaker
-            return breaker.permits(free: 1, now: now) > 0 ? name : nil
-        }.sorted()
+        var copy = self
+        return copy.capacity(now: now).keys.sorted()
     }
 
     /// The earliest time an open breaker lets a probe through.

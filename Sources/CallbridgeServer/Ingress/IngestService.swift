@@ -128,10 +128,11 @@ public struct IngestService: Sendable {
         case .accept(let normalized):
             let event = normalized.event
             let targets = endpoints.filter { $0.accepts(event) }.map(\.deliveryTarget)
+            let statusCheck = statusCheckRequest(for: event, route: route)
             let outcome: AppendOutcome
             do {
                 outcome = try await log.append(IngestRecord(event: event, raw: normalized.raw, dedupKey: normalized.dedupKey, targets: targets,
-                                                            statusCheck: statusCheckRequest(for: event, route: route)))
+                                                            statusCheck: statusCheck))
             } catch {
                 logger.error("event could not be committed; provider not acked", metadata: ["error": "\(error)"])
                 return JSONResponse.error(status: 503, code: "log_unavailable", detail: "the event could not be stored; retry later")
@@ -147,7 +148,7 @@ public struct IngestService: Sendable {
             var metadata: Logger.Metadata = ["event_id": "\(storedID)", "type": "\(event.type.rawValue)", "deliveries": "\(outcome.deliveries)"]
             if let order = outcome.order { metadata["order_transition"] = "\(order.transition.rawValue)" }
             logger.info(duplicate ? "duplicate ignored" : "event recorded", metadata: metadata)
-            if !duplicate, route.channel == .redirect, statusAPIs[route.provider]?.afterReturns == true { statusChecksCommitted() }
+            if !duplicate, statusCheck?.asksNow == true { statusChecksCommitted() }
             if route.channel == .redirect, let landing = route.landing {
                 return JSONResponse.seeOther(landing.render(orderID: event.data.orderID, outcome: event.type.outcome, eventID: storedID))
             }

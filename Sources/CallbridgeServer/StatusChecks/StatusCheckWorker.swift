@@ -148,11 +148,12 @@ public actor StatusCheckWorker: Service {
     // MARK: One try
 
     private nonisolated func perform(_ lease: LeasedStatusCheck, spec: StatusAPISpec) async {
-        let result = await ask(lease, spec: spec)
+        let policy = settings.policy(poll: spec.poll)
+        let result = await ask(lease, spec: spec, policy: policy)
         let now = clock()
         var metadata: Logger.Metadata = ["provider": "\(lease.provider)", "order_id": "\(lease.orderID)", "reason": "\(lease.check.reason.rawValue)"]
         do {
-            guard let completion = try await log.completeStatusCheck(lease, result: result, policy: settings.policy(poll: spec.poll), now: now) else {
+            guard let completion = try await log.completeStatusCheck(lease, result: result, policy: policy, now: now) else {
                 logger.warning("status check lease was lost before its try was recorded", metadata: metadata)
                 await finished(lease.provider)
                 return
@@ -166,7 +167,7 @@ public actor StatusCheckWorker: Service {
     }
 
     /// Makes the call and reads the answer; never throws.
-    private nonisolated func ask(_ lease: LeasedStatusCheck, spec: StatusAPISpec) async -> StatusCheckResult {
+    private nonisolated func ask(_ lease: LeasedStatusCheck, spec: StatusAPISpec, policy: StatusCheckPolicy) async -> StatusCheckResult {
         let check = lease.check
         if lease.waitingHints == 0, check.reason == .poll {
             // Polling an order another event settled meanwhile: nothing to ask.
@@ -211,7 +212,7 @@ public actor StatusCheckWorker: Service {
             }
         case 429, 408, 500...599:
             let retryAfter = response.headers.first { $0.0.lowercased() == "retry-after" }
-                .flatMap { RetryPolicy.parseRetryAfter($0.1, now: now, limit: settings.policy(poll: []).maxRetryAfter) }
+                .flatMap { RetryPolicy.parseRetryAfter($0.1, now: now, limit: policy.maxRetryAfter) }
             return .failed(retryable: true, retryAfter: retryAfter,
                            attempt(status: response.status, error: "HTTP \(response.status)" + StatusCheckWorker.snippet(response.body)))
         default:
