@@ -8,10 +8,54 @@ import Logging
 
 /// `callbridge log copy`: move a SQLite event log into PostgreSQL, for a
 /// deployment that outgrows one file (several processes sharing one log).
+/// `callbridge log backup`: a consistent copy of a live SQLite log.
 struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "log", abstract: "Move the event log to another database.", subcommands: [Copy.self]
+        commandName: "log", abstract: "Back up the event log, or move it to another database.", subcommands: [Backup.self, Copy.self]
     )
+
+    struct Backup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a consistent copy of the live SQLite log to a new file, while servers keep running.",
+            discussion: """
+                The copy is SQLite's VACUUM INTO in one read transaction: it holds every event committed before \
+                it began, none half-written, and blocks no server. It is written beside the target as \
+                PATH.partial, checked (integrity_check, migrations, counts), fsynced and only then renamed, \
+                so PATH is always a whole, checked backup. An existing PATH is never overwritten.
+
+                To restore: stop every server, move the copy to the path storage.sqlite names (removing the old file's \
+                -wal and -shm files), start again. A PostgreSQL log is backed up with PostgreSQL's own tools.
+
+                Example:
+                  callbridge log backup --config callbridge.yaml --to /var/backups/callbridge-$(date +%F).sqlite
+                """
+        )
+
+        @OptionGroup var options: ConfigOption
+        @Option(help: ArgumentHelp("The new file to write (it must not exist).", valueName: "PATH")) var to: String
+
+        func run() async throws {
+            let config = try options.load(requireSecrets: false)
+            guard case .sqlite(let path, _) = config.storage else {
+                throw CLIError("log backup copies a SQLite log; \(config.file) uses PostgreSQL (storage.postgres): back it up with pg_dump or a base backup")
+            }
+            let log: SQLiteEventLog
+            do {
+                log = try SQLiteEventLog.openReadOnly(path: path)
+            } catch {
+                throw CLIError("cannot open the SQLite log \(path): \(error)")
+            }
+            defer { Task { await log.close() } }
+            do {
+                let summary = try await log.backup(to: to)
+                print("backed up \(path) to \(summary.path): \(summary.events) event(s), \(summary.deliveries) deliveries, \(summary.bytes) bytes, integrity ok")
+            } catch let error as SQLiteBackupError {
+                throw CLIError("log backup: \(error)")
+            } catch {
+                throw CLIError("log backup failed: \(error)")
+            }
+        }
+    }
 
     struct Copy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
