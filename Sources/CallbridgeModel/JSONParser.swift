@@ -152,6 +152,21 @@ private struct Cursor {
 
     mutating func parseString() throws(JSONParser.Failure) -> String {
         index += 1  // opening quote
+        // Most strings hold no escape: they are their bytes, validated once,
+        // with no scalar-by-scalar copy (short ones need no allocation at all).
+        var end = index
+        while end < bytes.count {
+            let b = bytes[end]
+            if b == UInt8(ascii: "\"") {
+                guard let text = String(validating: bytes[index..<end], as: UTF8.self) else {
+                    throw JSONParser.Failure(message: "invalid UTF-8 in string", offset: index)
+                }
+                index = end + 1
+                return text
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            end += 1
+        }
         var scalars = String.UnicodeScalarView()
         var runStart = index
         func flushRun(_ end: Int, into scalars: inout String.UnicodeScalarView) throws(JSONParser.Failure) {

@@ -1,6 +1,6 @@
 import CallbridgeModel
 
-/// Masks card data before anything is stored or logged (DESIGN.md, "Security"):
+/// Masks card data before anything is stored or logged (docs/ARCHITECTURE.md):
 /// Luhn-valid runs of 12–19 digits (spaces or dashes allowed between digits)
 /// keep only their last four digits, and values of CVV-like fields become `***`.
 ///
@@ -38,9 +38,54 @@ public struct CardDataMasker: Sendable {
         return false
     }
 
+    /// Whether `text` has a run that `maskText` could mask: 12–19 ASCII
+    /// digits, single `' '` or `'-'` between them, passing the Luhn check.
+    /// Read in place over the UTF-8 bytes, allocating nothing; most text that
+    /// has 12 digits (hex ids, timestamps) has no such run and is returned
+    /// by `maskText` without being taken apart.
+    static func mayHoldLuhnRun(_ text: String) -> Bool {
+        guard mayHoldCardNumber(text) else { return false }
+        if let found = text.utf8.withContiguousStorageIfAvailable({ hasLuhnRun($0) }) { return found }
+        return hasLuhnRun(Array(text.utf8))
+    }
+
+    /// The runs are the ones `maskText` walks: a digit starts one; it goes on
+    /// over digits, and over a single separator that a digit follows. Luhn
+    /// doubles every second digit counted from the right; reading from the
+    /// left, both parities are summed and the run's length picks one.
+    private static func hasLuhnRun<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8, Bytes.Index == Int {
+        func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            guard isDigit(bytes[i]) else { i += 1; continue }
+            var count = 0
+            var evenDoubled = 0  // digits at even positions from the left doubled
+            var oddDoubled = 0   // digits at odd positions from the left doubled
+            var j = i
+            while j < bytes.endIndex {
+                let byte = bytes[j]
+                if isDigit(byte) {
+                    let digit = Int(byte) - 0x30
+                    let doubled = digit * 2 > 9 ? digit * 2 - 9 : digit * 2
+                    if count % 2 == 0 { evenDoubled += doubled; oddDoubled += digit } else { evenDoubled += digit; oddDoubled += doubled }
+                    count += 1
+                    j += 1
+                } else if byte == 0x20 || byte == 0x2D, j + 1 < bytes.endIndex, isDigit(bytes[j + 1]) {
+                    j += 1
+                } else {
+                    break
+                }
+            }
+            // Counted from the right, the doubled digits are those whose position from the left has the parity of `count`.
+            if (12...19).contains(count), (count % 2 == 0 ? evenDoubled : oddDoubled) % 10 == 0 { return true }
+            i = j
+        }
+        return false
+    }
+
     /// The text with every Luhn-valid 12–19 digit run masked.
     public func maskText(_ text: String) -> String {
-        guard Self.mayHoldCardNumber(text) else { return text }
+        guard Self.mayHoldLuhnRun(text) else { return text }
         let chars = Array(text.unicodeScalars)
         var out = String.UnicodeScalarView()
         var i = 0
@@ -106,7 +151,7 @@ public struct CardDataMasker: Sendable {
     public func needsMasking(_ value: JSONValue) -> Bool {
         switch value {
         case .string(let s), .number(let s):
-            return Self.mayHoldCardNumber(s) && maskText(s) != s
+            return Self.mayHoldLuhnRun(s) && maskText(s) != s
         case .array(let items):
             return items.contains(where: needsMasking)
         case .object(let members):
