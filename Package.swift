@@ -11,6 +11,11 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "callbridge", targets: ["callbridge"]),
+        // For Benchmarks/Micro (a package of its own, so CI never builds the
+        // benchmark tooling): the parts its micro-benchmarks exercise.
+        .library(name: "CallbridgeModel", targets: ["CallbridgeModel"]),
+        .library(name: "CallbridgeCrypto", targets: ["CallbridgeCrypto"]),
+        .library(name: "CallbridgeHandlers", targets: ["CallbridgeHandlers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

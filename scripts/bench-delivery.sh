@@ -19,7 +19,6 @@ MAX_IN_FLIGHT="${2:-64}"
 ORDERING="${ORDERING:-none}"
 ORDERS="${ORDERS:-0}"
 source "$(dirname "$0")/bench-common.sh"
-bash scripts/install-deps.sh nginx-light
 export SINK_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
 cat > "$work/callbridge.yaml" <<YAML
 listen: {host: 127.0.0.1, port: 18181}
@@ -62,33 +61,6 @@ open(sys.argv[5], "w").write(f"{ok/(end-start):.1f}")
 PY
 # The reference: nginx proxying to the same sink, one worker, keep-alive upstream.
 kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true  # nothing else shares the cores
-mkdir -p "$work/nginx"
-cat > "$work/nginx/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  upstream sink { server 127.0.0.1:18182; keepalive 128; }
-  server {
-    listen 127.0.0.1:18183;
-    location / { proxy_pass http://sink/bare; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-NGINX
-nginx -c "$work/nginx/nginx.conf"
-trap 'kill $(cat "$work/nginx/nginx.pid" 2>/dev/null) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 50); do curl -s -o /dev/null -X POST localhost:18183/ && break; sleep 0.1; done
-body='{"id":"evt_bench","type":"payment.succeeded","timestamp":"2026-11-23T09:59:58.000Z","data":{"provider":"juspay","order_id":"ord_1","amount":"100.00"}}'
-printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [[%s]]\n' "$body" > "$work/nginx.lua"
 echo "== reference: nginx proxy_pass (1 worker, upstream keep-alive) to the same sink, wrk -t1 -c$MAX_IN_FLIGHT =="
-out=$(wrk -t1 -c"$MAX_IN_FLIGHT" -d5s -s "$work/nginx.lua" http://127.0.0.1:18183/); echo "$out"
-nginx_rate=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-python3 - "$(cat "$work/rate")" "$nginx_rate" <<'PY'
-import sys
-ours, ref = float(sys.argv[1]), float(sys.argv[2])
-print(f"== ratio: Callbridge drain {ours:.0f}/s / nginx {ref:.0f} req/s = {ours/ref:.2f} ==")
-PY
+nginx_reference "$MAX_IN_FLIGHT"
+ratio "Callbridge drain" "$(cat "$work/rate")" "nginx" "$ref_rate"

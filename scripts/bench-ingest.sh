@@ -26,16 +26,13 @@ for _ in $(seq 1 100); do
   curl -s -o /dev/null localhost:18181/healthz && break
   sleep 0.1
 done
-body='{"id":"evt_bench","date_created":"2026-11-23T09:59:58Z","event_name":"ORDER_SUCCEEDED","content":{"order":{"order_id":"ord_1","txn_id":"txn_abc","status":"CHARGED","status_id":21,"amount":100.00,"currency":"USD","customer_email":"test@example.com"}}}'
-printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [[%s]]\n' "$body" > "$work/bare.lua"
 
 THREADS="${THREADS:-2}"
 echo "== Callbridge POST /juspay/webhook (store every event, synchronous=FULL), wrk -t$THREADS -c$CONNECTIONS =="
 out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s scripts/wrk-juspay-webhooks.lua http://127.0.0.1:18181/juspay/webhook -- bench); echo "$out"
 ours=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 echo "== reference: bare Hummingbird POST /bare, same wrk =="
-out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$work/bare.lua" http://127.0.0.1:18182/bare); echo "$out"
-ref=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-python3 -c "import sys; o, r = float(sys.argv[1]), float(sys.argv[2]); print(f'== ratio: Callbridge {o:.0f} req/s / bare Hummingbird {r:.0f} req/s = {o/r:.3f} ==')" "$ours" "$ref"
+bare_reference "$THREADS" "$CONNECTIONS" "$DURATION"
+ratio "Callbridge" "$ours" "bare Hummingbird" "$ref_rate"
 echo "== events stored =="
 .build/release/callbridge events list --config "$work/callbridge.yaml" --limit 10000 --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)), "events (listing capped at 10000)")'

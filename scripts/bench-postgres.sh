@@ -8,6 +8,8 @@
 #   3. delivery with TWO serve processes: the endpoint is disabled, a backlog
 #      is ingested for SECONDS, the endpoint is enabled and the time until the
 #      backlog is 0 is measured (as scripts/bench-delivery.sh does on SQLite).
+# References in the same run, as on SQLite: a bare Hummingbird POST endpoint
+# (wrk -t2 -c64) for ingest, nginx proxy_pass to the same sink for the drain.
 # Each part gets a database of its own. Loopback only (ports 18181 and 18183
 # for the servers, 18182 for the sink), bounded, and the servers and the
 # cluster are stopped on exit, failure or Ctrl-C.
@@ -42,6 +44,7 @@ pg_dir=$(mktemp -d /tmp/callbridge-bench-pg.XXXXXX)
 # starts, so a half-started cluster is removed too.
 cleanup() {
   stop_servers
+  kill $(cat "$work/nginx/nginx.pid" 2>/dev/null) 2>/dev/null || true
   kill $(jobs -p) 2>/dev/null || true
   bash scripts/postgres-cluster.sh stop "$pg_dir" || true
   rm -rf "$work"
@@ -95,9 +98,15 @@ echo
 echo "== 1. ingest, ONE serve process on PostgreSQL (wrk -t2 -c64, ${DURATION}s) =="
 config bench_one
 serve bench_one 18181
-wrk -t2 -c64 -d"${DURATION}s" --latency -s scripts/wrk-juspay-webhooks.lua http://127.0.0.1:18181/juspay/webhook -- pg1
+wrk -t2 -c64 -d"${DURATION}s" --latency -s scripts/wrk-juspay-webhooks.lua http://127.0.0.1:18181/juspay/webhook -- pg1 | tee "$work/wrk-one.txt"
 stop_servers
 echo "events stored: $(events bench_one)"
+.build/release/bare-hummingbird 18182 > "$work/bare.log" 2>&1 &
+for _ in $(seq 1 50); do curl -s -o /dev/null -X POST localhost:18182/bare && break; sleep 0.1; done
+echo "-- reference: bare Hummingbird POST, same wrk --"
+bare_reference 2 64 "${DURATION}s" > "$work/ref.txt"; grep -E "Requests/sec|Latency  " "$work/ref.txt" || true
+bare_rate=$ref_rate
+ratio "one process on PostgreSQL" "$(rps "$work/wrk-one.txt")" "bare Hummingbird" "$bare_rate"
 
 echo
 echo "== 2. ingest, TWO serve processes on one database (two wrk -t1 -c32 in parallel, ${DURATION}s) =="
@@ -117,13 +126,13 @@ import sys
 a, b, stored = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 print(f"== two processes: {a:.0f} + {b:.0f} = {a+b:.0f} requests/s; {stored} events stored ==")
 PY
+ratio "two processes on PostgreSQL" "$(python3 -c "import sys; print(float(sys.argv[1]) + float(sys.argv[2]))" "$(rps "$work/wrk-a.txt")" "$(rps "$work/wrk-b.txt")")" "bare Hummingbird" "$bare_rate"
 
 echo
 echo "== 3. delivery, TWO serve processes draining one backlog (max_in_flight $MAX_IN_FLIGHT each) =="
 export SINK_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
 config bench_drain endpoint
 cb() { .build/release/callbridge "$@" --config "$work/bench_drain.yaml"; }
-.build/release/bare-hummingbird 18182 > "$work/bare.log" 2>&1 &
 # Disabled before the servers start (this also migrates the new database),
 # so no delivery goes out while the backlog builds.
 cb endpoints disable sink --reason "building a backlog"
@@ -155,8 +164,14 @@ done
 end=$(date +%s.%N)
 attempts() { curl -s "localhost:$1/metrics" | awk '/^callbridge_delivery_attempts_total\{/ {n += $NF} END {print n + 0}'; }
 echo "delivery attempts: process A $(attempts 18181), process B $(attempts 18183)"
-python3 - "$start" "$end" "$succeeded" "$dead" <<'PY'
+drain=$(python3 - "$start" "$end" "$succeeded" "$dead" <<'PY'
 import sys
 start, end, ok, dead = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-print(f"== delivered {ok} events ({dead} dead) in {end-start:.2f}s with two processes: {ok/(end-start):.0f} deliveries/s ==")
+print(f"{ok/(end-start):.1f}")
+print(f"== delivered {ok} events ({dead} dead) in {end-start:.2f}s with two processes: {ok/(end-start):.0f} deliveries/s ==", file=sys.stderr)
 PY
+)
+stop_servers
+echo "-- reference: nginx proxy_pass (1 worker, upstream keep-alive) to the same sink, wrk -t1 -c$MAX_IN_FLIGHT --"
+nginx_reference "$MAX_IN_FLIGHT" > "$work/ref.txt"; grep -E "Requests/sec|Latency  " "$work/ref.txt" || true
+ratio "drain by two processes on PostgreSQL" "$drain" "nginx" "$ref_rate"
