@@ -121,7 +121,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("Admin/admin-openapi.yaml")]
+            resources: [
+                .copy("Admin/admin-openapi.yaml"),
+                // The operator console (/console): compiled into the binary as PackageResources.<name>.
+                .embedInCode("Console/Assets/index.html"),
+                .embedInCode("Console/Assets/console.css"),
+                .embedInCode("Console/Assets/app.js"),
+                .embedInCode("Console/Assets/api.js"),
+                .embedInCode("Console/Assets/dom.js"),
+                .embedInCode("Console/Assets/events.js"),
+                .embedInCode("Console/Assets/detail.js"),
+                .embedInCode("Console/Assets/endpoints.js"),
+                .embedInCode("Console/Assets/overview.js"),
+                .embedInCode("Console/Assets/favicon.svg"),
+            ]
         ),
         // `callbridge simulate`: provider requests built and signed like the real ones.
         .target(

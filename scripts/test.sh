@@ -16,6 +16,7 @@ export CALLBRIDGE_BINARY="$PWD/.build/debug/callbridge"
 bash scripts/schemathesis.sh
 # Every libFuzzer target for a short smoke, so the harness cannot rot (the long runs are scripts/fuzz.sh TARGET SECONDS).
 bash scripts/fuzz.sh --smoke
+bash scripts/console-e2e.sh  # the operator console in headless Chromium (Selenium), against the built binary
 if [ -z "${CALLBRIDGE_TEST_POSTGRES_URL:-}" ]; then
   # Under /tmp so the postgres OS user (the server runs as it when we are
   # root) can reach it whatever TMPDIR says.

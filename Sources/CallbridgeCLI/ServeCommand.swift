@@ -124,6 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
             config: config, handlers: handlers, log: log, logger: logger, metrics: metrics,
             deliveriesCommitted: { dispatcher.wake() },
             statusChecksCommitted: { checker.wake() },
+            breakerStates: { await dispatcher.breakerStates() },
             onServerRunning: { port in startedLogger.info("listening", metadata: ["port": "\(port)"]) }
         )
         // Services stop in reverse order: the listener first, then the status checks and the dispatcher.

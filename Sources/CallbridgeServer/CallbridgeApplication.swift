@@ -12,12 +12,15 @@ import Logging
 public enum CallbridgeApplication {
     /// - Parameter metrics: served on `/metrics`; pass the same value's
     ///   `delivery` to the dispatcher so its attempts show up there too.
+    /// - Parameter breakerStates: the dispatcher's circuit breakers, shown by
+    ///   `GET /admin/v1/endpoints` (nil: reported as not known).
     public static func make(
         config: CallbridgeConfig, handlers: HandlerSet, log: any EventLog, logger: Logger,
         metrics: CallbridgeMetrics = CallbridgeMetrics(),
         clock: @escaping @Sendable () -> Timestamp = SystemClock.now,
         deliveriesCommitted: @escaping @Sendable () -> Void = {},
         statusChecksCommitted: @escaping @Sendable () -> Void = {},
+        breakerStates: (@Sendable () async -> [String: String])? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let ingest = IngestService(handlers: handlers, log: log, endpoints: config.endpoints, maxBodyBytes: config.maxBodyBytes, clock: clock,
@@ -25,12 +28,14 @@ public enum CallbridgeApplication {
                                    statusChecksCommitted: statusChecksCommitted, metrics: metrics.ingest,
                                    clientAddress: ClientAddress(trustedProxies: config.listen.trustedProxies))
         return Application(
-            responder: CallbridgeResponder(
+            // `/console` (the operator console, on the admin API) in front of everything else.
+            responder: ConsoleResponder(inner: CallbridgeResponder(
                 ingest: ingest, metrics: metrics,
                 admin: AdminAPI(token: config.adminToken, log: log, endpoints: config.endpoints, handlers: handlers, clock: clock,
-                                statusChecksRequested: statusChecksCommitted),
+                                statusChecksRequested: statusChecksCommitted, breakerStates: breakerStates,
+                                deliveriesCommitted: deliveriesCommitted),
                 limits: config.connectionLimits
-            ),
+            ), enabled: config.consoleEnabled),
             server: .guardedHTTP1(limits: config.connectionLimits),
             configuration: .init(
                 address: .hostname(config.listen.host, port: config.listen.port), serverName: "Callbridge",

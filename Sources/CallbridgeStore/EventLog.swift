@@ -1,7 +1,7 @@
 import CallbridgeModel
 
 /// The durable log of everything Callbridge accepted, and the outbox of its
-/// deliveries (DESIGN.md, "Data flow").
+/// deliveries (docs/ARCHITECTURE.md).
 ///
 /// Invariants every implementation keeps:
 /// - `append` returns only after the event, its raw request and one pending
@@ -13,7 +13,7 @@ import CallbridgeModel
 /// - Concurrent appends may share a transaction (group commit); a failure of
 ///   one record never discards another record's write.
 /// - Reads are safe while another process appends.
-public protocol EventLog: DeliveryLog, ReplayLog, RetentionLog, OrderLog, StatusCheckLog {
+public protocol EventLog: DeliveryLog, ReplayLog, RetentionLog, OrderLog, StatusCheckLog, ConsoleLog {
     func append(_ record: IngestRecord) async throws -> AppendOutcome
     func event(id: EventID) async throws -> StoredEvent?
     /// Events newest first, filtered by `query`.

@@ -196,6 +196,11 @@ enum PostgresSchema {
             "CREATE INDEX status_check_hints_waiting ON status_check_hints (check_id) WHERE verdict IS NULL",
             "CREATE INDEX status_check_hints_by_check ON status_check_hints (check_id, received_at_ms)",
         ]),
+        // v4: as SQLite's "v6": attempts by start time, for the console's
+        // activity charts (GET /admin/v1/stats).
+        ("v4", [
+            "CREATE INDEX attempts_by_started ON attempts (started_at_ms)",
+        ]),
     ]
 
     /// Applies every missing migration; returns the ids it applied (empty

@@ -26,10 +26,18 @@ public struct AdminAPI: Sendable {
     public let clock: @Sendable () -> Timestamp
     /// Called after an operator made a status check due (wakes the worker).
     public let statusChecksRequested: @Sendable () -> Void
+    /// This process's circuit breakers by endpoint (`closed`, `open`,
+    /// `half_open`), when a dispatcher runs beside the API; nil: not known here.
+    public let breakerStates: (@Sendable () async -> [String: String])?
+    /// Called after a replay or an enable made deliveries due (wakes this process's dispatcher).
+    public let deliveriesCommitted: @Sendable () -> Void
 
     public init(token: String?, log: any EventLog, endpoints: [EndpointConfig], handlers: HandlerSet, clock: @escaping @Sendable () -> Timestamp = SystemClock.now,
-                statusChecksRequested: @escaping @Sendable () -> Void = {}) {
+                statusChecksRequested: @escaping @Sendable () -> Void = {}, breakerStates: (@Sendable () async -> [String: String])? = nil,
+                deliveriesCommitted: @escaping @Sendable () -> Void = {}) {
         self.statusChecksRequested = statusChecksRequested
+        self.deliveriesCommitted = deliveriesCommitted
+        self.breakerStates = breakerStates
         self.token = token
         self.log = log
         self.endpoints = endpoints
@@ -63,7 +71,7 @@ public struct AdminAPI: Sendable {
 
     /// Every admin route.
     public static let routes: [Route] = [
-        Route("GET", "/admin/v1/events", query: ["provider", "type", "limit", "cursor"]),
+        Route("GET", "/admin/v1/events", query: ["provider", "type", "channel", "verified", "order_id", "since", "until", "limit", "cursor", "after"]),
         Route("GET", "/admin/v1/events/{id}"),
         Route("GET", "/admin/v1/events/{id}/deliveries"),
         Route("POST", "/admin/v1/events/{id}/replay", body: ["endpoint", "renormalize", "dry_run"]),
@@ -75,6 +83,8 @@ public struct AdminAPI: Sendable {
         Route("POST", "/admin/v1/orders", body: ["provider", "order_id", "amount", "currency"], bodyRequired: true),
         Route("GET", "/admin/v1/orders/{provider}/{order_id}"),
         Route("POST", "/admin/v1/orders/{provider}/{order_id}/check", body: ["transaction_id"]),
+        Route("GET", "/admin/v1/status-checks", query: ["limit"]),
+        Route("GET", "/admin/v1/stats", query: ["window"]),
         Route("GET", "/admin/v1/openapi.yaml"),
     ]
 
@@ -87,7 +97,15 @@ public struct AdminAPI: Sendable {
         return try? String(contentsOf: url, encoding: .utf8)
     }()
 
+    /// Every answer, errors and 401s included, with `Cache-Control: no-store`:
+    /// admin answers hold operator data no cache should keep.
     public func handle(_ request: Request) async -> Response {
+        var response = await answer(request)
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    func answer(_ request: Request) async -> Response {
         guard let token else {
             return JSONResponse.error(status: 503, code: "admin_disabled", detail: "set admin.token in the config to enable the admin API")
         }
@@ -149,6 +167,8 @@ public struct AdminAPI: Sendable {
             return try await getOrder(provider: try parameters.string("provider"), orderID: try parameters.string("order_id"))
         case "/admin/v1/orders/{provider}/{order_id}/check":
             return try await checkOrder(provider: try parameters.string("provider"), orderID: try parameters.string("order_id"), body)
+        case "/admin/v1/status-checks": return try await statusChecks(query)
+        case "/admin/v1/stats": return try await stats(query)
         case "/admin/v1/openapi.yaml":
             guard let document = AdminAPI.openAPIDocument else {
                 return JSONResponse.error(status: 500, code: "internal_error", detail: "the OpenAPI document is missing from this build")
@@ -162,12 +182,17 @@ public struct AdminAPI: Sendable {
     // MARK: - Handlers
 
     func listEvents(_ query: AdminQuery) async throws -> Response {
-        var filter = EventQuery(provider: query.string("provider"), limit: 50)
-        filter.type = try query.oneOf("type", EventType.self)
-        filter.limit = try query.integer("limit", in: 1...500) ?? 50
-        filter.before = try query.eventID("cursor", what: "an event id from next_cursor")
-        let events = try await log.events(matching: filter)
-        let next: JSONValue = events.count == filter.limit ? (events.last.map { .string($0.id.rawValue) } ?? .null) : .null
+        var search = EventSearch(provider: query.string("provider"), orderID: query.string("order_id"))
+        search.type = try query.oneOf("type", EventType.self)
+        search.channel = try query.oneOf("channel", CallbridgeModel.Channel.self)
+        search.verified = try query.boolean("verified")
+        search.since = try query.time("since")
+        search.until = try query.time("until")
+        search.limit = try query.integer("limit", in: 1...500) ?? 50
+        search.before = try query.eventID("cursor", what: "an event id from next_cursor")
+        search.after = try query.eventID("after", what: "an event id (only newer events are listed)")
+        let events = try await log.searchEvents(search)
+        let next: JSONValue = events.count == search.limit ? (events.last.map { .string($0.id.rawValue) } ?? .null) : .null
         return JSONResponse.make(status: 200, .object([("data", .array(events.map(\.envelope))), ("next_cursor", next)]))
     }
 
@@ -222,6 +247,7 @@ public struct AdminAPI: Sendable {
         let service = ReplayService(log: log, endpoints: endpoints, handlers: handlers, clock: clock)
         do {
             let result = try await service.run(selection, options: .init(renormalize: renormalize, dryRun: dryRun))
+            if !dryRun, result.deliveries > 0 { deliveriesCommitted() }
             return JSONResponse.make(status: dryRun ? 200 : 202, .object([
                 ("dry_run", .bool(dryRun)), ("events", .number(String(result.events))), ("deliveries", .number(String(result.deliveries))),
                 ("renormalized", .number(String(result.renormalized))),
@@ -257,6 +283,7 @@ public struct AdminAPI: Sendable {
         let now = clock()
         let stats = Dictionary(uniqueKeysWithValues: try await log.endpointStatistics(now: now).map { ($0.endpoint, $0) })
         let disabled = try await log.disabledEndpoints()
+        let breakers = await breakerStates?()
         let rows = endpoints.map { endpoint -> JSONValue in
             let s = stats[endpoint.name] ?? EndpointStatistics(endpoint: endpoint.name)
             return .object([
@@ -268,6 +295,8 @@ public struct AdminAPI: Sendable {
                 ("oldest_due_at", s.oldestDueAt.map { .string($0.rfc3339) } ?? .null),
                 ("last_status_code", s.lastStatusCode.map { .number(String($0)) } ?? .null),
                 ("last_error", s.lastError.map(JSONValue.string) ?? .null),
+                ("last_attempt_at", s.lastAttemptAt.map { .string($0.rfc3339) } ?? .null),
+                ("breaker", breakers.map { .string($0[endpoint.name] ?? "closed") } ?? .null),
             ])
         }
         return JSONResponse.make(status: 200, .object([("data", .array(rows))]))
@@ -278,6 +307,7 @@ public struct AdminAPI: Sendable {
             throw IngestError(status: 404, code: "not_found", detail: "no endpoint named '\(AdminText.printable(name))' is configured")
         }
         try await log.setEndpoint(name, disabled: disabled, reason: reason, now: clock())
+        if !disabled { deliveriesCommitted() }
         return JSONResponse.make(status: 200, .object([("name", .string(name)), ("state", .string(disabled ? "disabled" : "enabled"))]))
     }
 

@@ -16,6 +16,9 @@ public struct CallbridgeConfig: Sendable {
     public var handlersDirectory: String
     public var endpoints: [EndpointConfig]
     public var adminToken: String?
+    /// `admin.console`: whether `/console` is served (only while the admin
+    /// API is on, as the console is built on it alone).
+    public var adminConsole = true
     public var maxBodyBytes: Int
     /// Deadlines and sizes per client connection (`limits:`).
     public var connectionLimits = ConnectionLimits()
@@ -68,6 +71,9 @@ public struct CallbridgeConfig: Sendable {
     }
 
     public static let defaultMaxBodyBytes = 1 << 20
+
+    /// Whether `/console` is served: `admin.console` (default true) and an admin token to sign in with.
+    public var consoleEnabled: Bool { adminConsole && adminToken != nil }
 
     public init(
         file: String = "(built-in)", listen: Listen = Listen(), storage: Storage = .sqlite(path: "./data/callbridge.sqlite", synchronousFull: true),
@@ -190,10 +196,11 @@ public struct CallbridgeConfig: Sendable {
             if let v = try positive("breaker_cooldown") { config.dispatch.breakerCooldown = v }
         }
         if let admin = try root.optional("admin") {
-            try admin.rejectUnknownKeys(["token"])
+            try admin.rejectUnknownKeys(["token", "console"])
             if let token = try admin.optional("token") {
                 config.adminToken = try resolveSecret(token, secrets: secrets, required: requireSecrets)
             }
+            if let console = try admin.optional("console") { config.adminConsole = try console.bool() }
         }
         if let limits = try root.optional("limits") {
             try limits.rejectUnknownKeys([
