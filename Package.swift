@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Module map (see ../shared/DESIGN.md, "Parts"): dependencies point downward only.
+// Module map (see docs/ARCHITECTURE.md, "Modules"): dependencies point downward only.
 //   callbridge (exe) → CallbridgeCLI → CallbridgeServer → {CallbridgeHandlers, CallbridgeStore(Postgres)} → CallbridgeModel
 //   CallbridgeStore holds the EventLog protocols and the SQLite log; CallbridgeStorePostgres the PostgreSQL one.
 //   CallbridgeCrypto wraps OpenSSL libcrypto for verifiers and delivery signing.
@@ -29,8 +29,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // TLS settings for PostgreSQL connections (already in the graph through postgres-nio).
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
-        // Tests only: real HTTP sinks for CallbridgeTransportTests (already in
-        // the graph through hummingbird, which requires the same version).
+        // NIOCore/NIOPosix for the server, the PostgreSQL log and the tests'
+        // HTTP sinks (already in the graph through hummingbird, which requires
+        // the same version).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         // The HTTP/1 ↔ HTTPTypes codec the connection guard sits beside (already in the graph through hummingbird).
@@ -153,7 +154,12 @@ let package = Package(
                 "CallbridgeSimulator",
                 "CallbridgeCrypto",
                 "CallbridgeDispatch",
+                "CallbridgeHandlers",
+                "CallbridgeModel",
+                "CallbridgeStore",
+                "CallbridgeStorePostgres",
                 "CallbridgeTransport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -173,6 +179,8 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -203,7 +211,7 @@ let package = Package(
         .testTarget(name: "CallbridgeCryptoTests", dependencies: ["CallbridgeCrypto"]),
         .testTarget(
             name: "CallbridgeHandlersTests",
-            dependencies: ["CallbridgeHandlers"],
+            dependencies: ["CallbridgeHandlers", "CallbridgeCrypto", "CallbridgeModel"],
             resources: [.copy("Fixtures")]
         ),
         // One conformance suite for every EventLog: SQLite, and PostgreSQL when
@@ -211,7 +219,7 @@ let package = Package(
         .testTarget(
             name: "CallbridgeStoreTests",
             dependencies: [
-                "CallbridgeStore", "CallbridgeStorePostgres", "CallbridgeTestSupport",
+                "CallbridgeStore", "CallbridgeStorePostgres", "CallbridgeModel", "CallbridgeTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -232,6 +240,8 @@ let package = Package(
             name: "CallbridgeDispatchTests",
             dependencies: [
                 "CallbridgeDispatch", "CallbridgeTransport", "CallbridgeTestSupport",
+                "CallbridgeCrypto", "CallbridgeModel", "CallbridgeStore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
@@ -241,9 +251,16 @@ let package = Package(
                 "CallbridgeServer",
                 "CallbridgeCrypto",
                 "CallbridgeDispatch",
+                "CallbridgeHandlers",
+                "CallbridgeModel",
+                "CallbridgeStore",
+                "CallbridgeStorePostgres",
                 "CallbridgeTransport",
                 "CallbridgeTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -259,6 +276,7 @@ let package = Package(
                 "CallbridgeTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "CallbridgeFuzzingTests", dependencies: ["CallbridgeFuzzing", "CallbridgeHandlers"]),

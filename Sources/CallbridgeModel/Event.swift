@@ -1,6 +1,6 @@
 /// A normalized payment event: what internal services receive, wrapped in the
-/// Standard Webhooks envelope `{id, type, timestamp, data}` (DESIGN.md,
-/// "The event model").
+/// Standard Webhooks envelope `{id, type, timestamp, data}` (docs/ARCHITECTURE.md,
+/// "The event contract").
 ///
 /// Invariants: `id` never changes across retries, replays or re-normalization;
 /// `amount` is a decimal string; `verified == false` whenever

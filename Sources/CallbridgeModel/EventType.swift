@@ -1,7 +1,7 @@
 /// The normalized kind of an event, as internal services see it in `type`.
 ///
 /// `unmapped` is used when no handler maps the provider's status: such events
-/// are kept and delivered, never dropped (DESIGN.md, "The event model").
+/// are kept and delivered, never dropped (docs/ARCHITECTURE.md).
 public enum EventType: String, Sendable, Hashable, CaseIterable, Codable {
     case paymentCreated = "payment.created"
     case paymentPending = "payment.pending"

@@ -1,7 +1,7 @@
 /// A JSON document as data, with number literals kept verbatim.
 ///
-/// Callbridge never routes amounts through binary floating point (DESIGN.md,
-/// "The event model"), so `.number` holds the literal exactly as it appeared
+/// Callbridge never routes amounts through binary floating point (docs/ARCHITECTURE.md,
+/// "The event contract"), so `.number` holds the literal exactly as it appeared
 /// in the provider's payload (`100.00` stays `100.00`). Objects keep their
 /// member order, which makes rendering deterministic and lets stored envelopes
 /// round-trip byte for byte.

@@ -1,6 +1,6 @@
 import CallbridgeModel
 
-/// The replay side of the log (DESIGN.md, "Replay"): find stored events by
+/// The replay side of the log (docs/ARCHITECTURE.md): find stored events by
 /// id, time, provider, type, endpoint or delivery state, schedule them again
 /// with the same event id, and keep every revision of a re-normalized event.
 ///

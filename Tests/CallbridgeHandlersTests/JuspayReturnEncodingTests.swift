@@ -9,7 +9,7 @@ import Testing
 /// RFC 3986 encoding verifies, however many times the value was percent-encoded.
 @Suite("Juspay return encodings")
 struct JuspayReturnEncodingTests {
-    /// The vector of PROVIDERS.md (a public Java `SignatureVerification` sample).
+    /// The published test vector (a public Java `SignatureVerification` sample; Fixtures/juspay/SOURCES.md).
     static let publishedParams: [(String, String)] = [
         ("order_id", "order_1727694028"), ("status", "AUTHORIZATION_FAILED"), ("status_id", "27"), ("myQP", "aGVsbG9Xb3JsZA=="),
     ]

@@ -97,7 +97,7 @@ struct JuspayWebhookTests {
         #expect(error?.code == "route_not_configured")
     }
 
-    /// Every event name PROVIDERS.md lists, with the type it maps to; `nil` is `unmapped` (kept, not in the map).
+    /// Every event name Juspay documents (Fixtures/juspay/SOURCES.md), with the type it maps to; `nil` is `unmapped` (kept, not in the map).
     static let eventNames: [(String, EventType)] = [
         ("ORDER_CREATED", .paymentCreated), ("ORDER_SUCCEEDED", .paymentSucceeded), ("ORDER_FAILED", .paymentFailed),
         ("ORDER_AUTHORIZED", .paymentAuthorized), ("ORDER_PARTIAL_CHARGED", .paymentSucceeded), ("ORDER_VOIDED", .paymentCancelled),
@@ -117,7 +117,7 @@ struct JuspayWebhookTests {
         ("NOTIFICATION_SUCCEEDED", .unmapped), ("NOTIFICATION_FAILED", .unmapped),
     ]
 
-    /// Every order status PROVIDERS.md lists with its status_id (PARTIAL_CHARGED has none published; PENDING is seen in the wild).
+    /// Every order status Juspay documents with its status_id (PARTIAL_CHARGED has none published; PENDING is seen in the wild).
     static let orderStatusIDs: [(String, String?, EventType)] = [
         ("NEW", "10", .paymentCreated), ("STARTED", "20", .paymentPending), ("CHARGED", "21", .paymentSucceeded),
         ("JUSPAY_DECLINED", "22", .paymentFailed), ("PENDING_VBV", "23", .paymentPending), ("VBV_SUCCESSFUL", "24", .paymentPending),

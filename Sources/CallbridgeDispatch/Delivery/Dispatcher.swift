@@ -5,8 +5,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Moves every logged delivery to its endpoint, at least once (DESIGN.md,
-/// "Delivery"): leases due deliveries in batches, sends each through the
+/// Moves every logged delivery to its endpoint, at least once (docs/ARCHITECTURE.md,
+/// "Delivery and leasing"): leases due deliveries in batches, sends each through the
 /// transport with Standard Webhooks signatures, records the attempt and
 /// resolves the delivery (succeeded, rescheduled or dead).
 ///

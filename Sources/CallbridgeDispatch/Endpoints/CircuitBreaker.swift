@@ -1,8 +1,8 @@
 import CallbridgeModel
 
 /// Pauses an endpoint that keeps failing, so it stops consuming attempts and
-/// capacity, then lets one probe decide whether it is back (DESIGN.md:
-/// "a slow or failing endpoint never delays the others").
+/// capacity, then lets one probe decide whether it is back (docs/ARCHITECTURE.md,
+/// "Delivery and leasing": a slow or failing endpoint never delays the others).
 ///
 /// A state machine in the swift-nio style: `mutating` transitions, no I/O.
 ///   closed(failures) ─N consecutive failures→ open(until)

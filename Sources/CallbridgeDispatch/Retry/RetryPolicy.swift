@@ -1,8 +1,8 @@
 import CallbridgeModel
 import CallbridgeStore
 
-/// Decides what happens to a delivery after an attempt (DESIGN.md,
-/// "Delivery"): success, a retry at a jittered time from the schedule, or
+/// Decides what happens to a delivery after an attempt (docs/ARCHITECTURE.md,
+/// "Delivery and leasing"): success, a retry at a jittered time from the schedule, or
 /// `dead` when the schedule is exhausted; and whether the endpoint must be
 /// disabled (410). Pure: the clock and the randomness are passed in.
 ///

@@ -1,7 +1,7 @@
 import CallbridgeCrypto
 import CallbridgeModel
 
-/// Signs deliveries the Standard Webhooks way (DESIGN.md, "The event model"):
+/// Signs deliveries the Standard Webhooks way (docs/ARCHITECTURE.md):
 /// `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`,
 /// keyed with the base64-decoded part of each `whsec_…` secret, one
 /// space-separated signature per secret during rotation.

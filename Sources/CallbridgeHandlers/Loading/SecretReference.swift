@@ -2,7 +2,7 @@ import CallbridgeModel
 
 /// A secret named in configuration without its value: `${ENV_VAR}` or
 /// `file:/path/to/secret`. Handler files may hold only references, never
-/// literal secrets (DESIGN.md, "Handlers").
+/// literal secrets (docs/ARCHITECTURE.md).
 public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
     case environment(String)
     case file(String)

@@ -10,7 +10,7 @@ import NIOCore
 /// The provider-facing half of the server: matches a request to a handler
 /// route, reads the body within the limit, normalizes, commits the event and
 /// its deliveries to the log, and only then answers the provider (2xx) or the
-/// browser (303). DESIGN.md, "Data flow": ack only after commit.
+/// browser (303). docs/ARCHITECTURE.md, "The data path": ack only after commit.
 public struct IngestService: Sendable {
     public let handlers: HandlerSet
     public let log: any EventLog

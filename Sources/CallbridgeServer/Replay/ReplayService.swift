@@ -3,7 +3,7 @@ import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeStore
 
-/// Sends stored events again (DESIGN.md, "Replay"), for the CLI and the admin
+/// Sends stored events again (docs/ARCHITECTURE.md), for the CLI and the admin
 /// API: streams the selection in batches, optionally re-normalizes each
 /// event's raw request through today's handler (same id, a new revision kept
 /// beside the old), and schedules new deliveries with the same `webhook-id`.
