@@ -20,36 +20,14 @@ MAX_IN_FLIGHT=64
 source "$(dirname "$0")/bench-common.sh"
 export SINK_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
 url=http://127.0.0.1:18181/juspay/webhook
-config() {  # config FOLDER
-  mkdir -p "$1"
-  cat > "$1/callbridge.yaml" <<YAML
-listen: {host: 127.0.0.1, port: 18181}
-storage: {sqlite: $1/callbridge.sqlite, synchronous: full}
-handlers: $PWD/handlers
-dispatch: {poll_interval: 100ms}
-endpoints:
-  - name: sink
-    url: http://127.0.0.1:18182/bare
-    secret: \${SINK_SECRET}
-    max_in_flight: $MAX_IN_FLIGHT
-    order_events: all
-YAML
-}
-serve() {  # serve FOLDER; sets serve_pid
-  .build/release/callbridge serve --config "$1/callbridge.yaml" --log-level warning > "$1/serve.log" 2>&1 &
-  serve_pid=$!
-  for _ in $(seq 1 300); do curl -s -o /dev/null localhost:18181/healthz && return; sleep 0.1; done
-  echo "callbridge did not start; see $1/serve.log" >&2; exit 1
-}
-stop() { kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; }
 counts() {  # counts FOLDER → "pending succeeded dead"
   .build/release/callbridge endpoints list --json --config "$1/callbridge.yaml" \
     | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["backlog"], r["succeeded"], r["dead"])'
 }
 build_backlog() {  # build_backlog FOLDER COUNT: the endpoint disabled, wrk until COUNT events are stored
-  config "$1"
+  endpoint_config "$1" "$MAX_IN_FLIGHT"
   .build/release/callbridge endpoints disable sink --reason "building a backlog" --config "$1/callbridge.yaml" > /dev/null
-  serve "$1"
+  serve_folder "$1"
   local pending=0 round=0
   while [ "$pending" -lt "$2" ]; do
     round=$((round + 1))
@@ -59,7 +37,7 @@ build_backlog() {  # build_backlog FOLDER COUNT: the endpoint disabled, wrk unti
     read -r pending _ _ <<<"$(counts "$1")"
     echo "   backlog $pending / $2"
   done
-  stop
+  stop_serve
 }
 sample_rss() {  # sample_rss PID FILE: VmRSS in kB each second while PID lives
   while [ -e "/proc/$1/status" ]; do awk '/VmRSS/ {print $2}' "/proc/$1/status" >> "$2" 2>/dev/null || true; sleep 1; done
@@ -70,21 +48,21 @@ for _ in $(seq 1 50); do curl -s -o /dev/null -X POST localhost:18182/bare && br
 
 echo "== reference: drain a backlog of $SMALL (max_in_flight $MAX_IN_FLIGHT) =="
 build_backlog "$work/small" "$SMALL"
-serve "$work/small"
+serve_folder "$work/small"
 read -r pending before _ <<<"$(counts "$work/small")"
 start=$(date +%s.%N)
 .build/release/callbridge endpoints enable sink --config "$work/small/callbridge.yaml" > /dev/null
 while [ "$pending" -gt 0 ]; do sleep 0.2; read -r pending after _ <<<"$(counts "$work/small")"; done
 end=$(date +%s.%N)
 small_rss=$(awk '/VmHWM/ {print $2}' "/proc/$serve_pid/status")
-stop
+stop_serve
 small_rate=$(python3 -c "import sys; print(f'{(int(sys.argv[1])-int(sys.argv[2]))/(float(sys.argv[4])-float(sys.argv[3])):.1f}')" "$after" "$before" "$start" "$end")
 echo "   drained $((after - before)) in $(python3 -c "print(f'{$end-$start:.1f}')") s: $small_rate/s, peak RSS $((small_rss / 1024)) MB"
 rm -rf "$work/small"
 
 echo "== deep queue: a backlog of $BACKLOG, then ${WINDOW}s of delivery =="
 build_backlog "$work/deep" "$BACKLOG"
-serve "$work/deep"
+serve_folder "$work/deep"
 sample_rss "$serve_pid" "$work/rss" &
 read -r pending before _ <<<"$(counts "$work/deep")"
 start=$(date +%s.%N)
@@ -93,7 +71,7 @@ sleep "$WINDOW"
 read -r pending after _ <<<"$(counts "$work/deep")"
 end=$(date +%s.%N)
 deep_rss=$(awk '/VmHWM/ {print $2}' "/proc/$serve_pid/status")
-stop
+stop_serve
 python3 - "$small_rate" "$before" "$after" "$start" "$end" "$pending" "$deep_rss" "$work/rss" <<'PY'
 import sys
 small = float(sys.argv[1]); before, after = int(sys.argv[2]), int(sys.argv[3])

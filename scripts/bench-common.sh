@@ -66,3 +66,34 @@ NGINX
 ratio() {
   python3 -c "import sys; o, r = float(sys.argv[2]), float(sys.argv[4]); print(f'== ratio: {sys.argv[1]} {o:.0f}/s / {sys.argv[3]} {r:.0f}/s = {o/r:.3f} ==')" "$@"
 }
+
+# endpoint_config FOLDER MAX_IN_FLIGHT [ORDERING]: writes FOLDER/callbridge.yaml
+# for a SQLite log in FOLDER (synchronous: $SYNCHRONOUS, default full) and
+# one endpoint, `sink`, on the bare Hummingbird server at 18182, taking every
+# event of an order (order_events: all), signed with $SINK_SECRET.
+endpoint_config() {
+  mkdir -p "$1"
+  cat > "$1/callbridge.yaml" <<YAML
+listen: {host: 127.0.0.1, port: 18181}
+storage: {sqlite: $1/callbridge.sqlite, synchronous: ${SYNCHRONOUS:-full}}
+handlers: $PWD/handlers
+dispatch: {poll_interval: 100ms}
+endpoints:
+  - name: sink
+    url: http://127.0.0.1:18182/bare
+    secret: \${SINK_SECRET}
+    max_in_flight: $2
+    order_events: all
+    ordering: ${3:-none}
+YAML
+}
+
+# serve_folder FOLDER: starts `callbridge serve` on FOLDER/callbridge.yaml and
+# waits until it answers; sets $serve_pid. stop_serve stops it.
+serve_folder() {
+  .build/release/callbridge serve --config "$1/callbridge.yaml" --log-level warning > "$1/serve.log" 2>&1 &
+  serve_pid=$!
+  for _ in $(seq 1 300); do curl -s -o /dev/null localhost:18181/healthz && return; sleep 0.1; done
+  echo "callbridge did not start; see $1/serve.log" >&2; exit 1
+}
+stop_serve() { kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; }

@@ -20,26 +20,12 @@ ORDERING="${ORDERING:-none}"
 ORDERS="${ORDERS:-0}"
 source "$(dirname "$0")/bench-common.sh"
 export SINK_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
-cat > "$work/callbridge.yaml" <<YAML
-listen: {host: 127.0.0.1, port: 18181}
-storage: {sqlite: $work/callbridge.sqlite, synchronous: ${SYNCHRONOUS:-full}}
-handlers: $PWD/handlers
-dispatch: {poll_interval: 100ms}
-endpoints:
-  - name: sink
-    url: http://127.0.0.1:18182/bare
-    secret: \${SINK_SECRET}
-    max_in_flight: $MAX_IN_FLIGHT
-    order_events: all
-    ordering: $ORDERING
-YAML
+endpoint_config "$work" "$MAX_IN_FLIGHT" "$ORDERING"
 cb() { .build/release/callbridge "$@" --config "$work/callbridge.yaml"; }
 .build/release/bare-hummingbird 18182 > "$work/bare.log" 2>&1 &
 # Disabled before the server starts, so no delivery goes out while the backlog builds.
 cb endpoints disable sink --reason "building a backlog"
-.build/release/callbridge serve --config "$work/callbridge.yaml" --log-level warning > "$work/serve.log" 2>&1 &
-serve_pid=$!
-for _ in $(seq 1 100); do curl -s -o /dev/null localhost:18181/healthz && break; sleep 0.1; done
+serve_folder "$work"
 echo "== ingesting for ${INGEST_SECONDS}s with the endpoint disabled (ordering: $ORDERING, orders per thread: $ORDERS) =="
 wrk -t2 -c32 -d"${INGEST_SECONDS}s" -s scripts/wrk-juspay-webhooks.lua http://127.0.0.1:18181/juspay/webhook -- dl "$ORDERS" | grep -E "requests in|Requests/sec|Non-2xx" || true
 backlog() { cb endpoints list --json | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["backlog"], r["succeeded"], r["dead"])'; }
@@ -60,7 +46,7 @@ print(f"== delivered {ok} events ({dead} dead) in {end-start:.2f}s: {ok/(end-sta
 open(sys.argv[5], "w").write(f"{ok/(end-start):.1f}")
 PY
 # The reference: nginx proxying to the same sink, one worker, keep-alive upstream.
-kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true  # nothing else shares the cores
+stop_serve  # nothing else shares the cores
 echo "== reference: nginx proxy_pass (1 worker, upstream keep-alive) to the same sink, wrk -t1 -c$MAX_IN_FLIGHT =="
 nginx_reference "$MAX_IN_FLIGHT"
 ratio "Callbridge drain" "$(cat "$work/rate")" "nginx" "$ref_rate"

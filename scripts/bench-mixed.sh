@@ -17,28 +17,6 @@ DURATION="${1:-20}"
 MAX_IN_FLIGHT="${2:-16}"
 source "$(dirname "$0")/bench-common.sh"
 export SINK_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
-config() {  # config FOLDER
-  mkdir -p "$1"
-  cat > "$1/callbridge.yaml" <<YAML
-listen: {host: 127.0.0.1, port: 18181}
-storage: {sqlite: $1/callbridge.sqlite, synchronous: full}
-handlers: $PWD/handlers
-dispatch: {poll_interval: 100ms}
-endpoints:
-  - name: sink
-    url: http://127.0.0.1:18182/bare
-    secret: \${SINK_SECRET}
-    max_in_flight: $MAX_IN_FLIGHT
-    order_events: all
-YAML
-}
-serve() {  # serve FOLDER; sets serve_pid
-  .build/release/callbridge serve --config "$1/callbridge.yaml" --log-level warning > "$1/serve.log" 2>&1 &
-  serve_pid=$!
-  for _ in $(seq 1 100); do curl -s -o /dev/null localhost:18181/healthz && return; sleep 0.1; done
-  echo "callbridge did not start; see $1/serve.log" >&2; exit 1
-}
-stop() { kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; }
 rate_of() { awk '/Requests\/sec/ {print $2}' <<<"$1"; }
 url=http://127.0.0.1:18181/juspay/webhook
 
@@ -46,15 +24,15 @@ url=http://127.0.0.1:18181/juspay/webhook
 for _ in $(seq 1 50); do curl -s -o /dev/null localhost:18182/lag && break; sleep 0.1; done
 
 echo "== reference: maximum ingest, endpoint disabled, wrk -t1 -c32 -d5s =="
-config "$work/max"
+endpoint_config "$work/max" "$MAX_IN_FLIGHT"
 .build/release/callbridge endpoints disable sink --reason "ingest only" --config "$work/max/callbridge.yaml" > /dev/null
-serve "$work/max"
+serve_folder "$work/max"
 out=$(wrk -t1 -c32 -d5s -s scripts/wrk-juspay-webhooks.lua "$url" -- max); echo "$out" | grep -E "Requests/sec|Non-2xx|Socket errors" || true
 max=$(rate_of "$out")
-stop
+stop_serve
 
-config "$work/mixed"
-serve "$work/mixed"
+endpoint_config "$work/mixed" "$MAX_IN_FLIGHT"
+serve_folder "$work/mixed"
 connections=32
 python3 - "$max" "$connections" > "$work/pause" <<'PY'
 import sys
@@ -87,4 +65,4 @@ print(f"== ingest {ingest:.0f} req/s = {ingest/peak:.2f} × the maximum {peak:.0
 print(f"== backlog sampled each second: max {max(samples or [0])}, last {samples[-1] if samples else 0}; {left} left 30 s after the load ==")
 print(f"== envelope timestamp → sink receipt over {lag['count']} deliveries: p50 {lag['p50']} ms, p90 {lag['p90']} ms, p99 {lag['p99']} ms, max {lag['max']} ms (target p99 ≤ 50 ms) ==")
 PY
-stop
+stop_serve
