@@ -86,14 +86,6 @@ public struct ActivityBucket: Sendable, Hashable {
         let count = Int((until.millisecondsSinceEpoch - since.millisecondsSinceEpoch + step - 1) / step)
         return (0..<count).map { ActivityBucket(start: since.adding(milliseconds: Int64($0) * step)) }
     }
-
-    /// The index of the bucket holding `millis`, or nil outside the range.
-    public static func index(of millis: Int64, since: Timestamp, step: Int64, count: Int) -> Int? {
-        let offset = millis - since.millisecondsSinceEpoch
-        guard offset >= 0, step > 0 else { return nil }
-        let index = offset / step
-        return index < count ? Int(index) : nil
-    }
 }
 
 /// One status-check try with the order it was about.

@@ -16,8 +16,6 @@ import CallbridgeModel
 public protocol EventLog: DeliveryLog, ReplayLog, RetentionLog, OrderLog, StatusCheckLog, ConsoleLog {
     func append(_ record: IngestRecord) async throws -> AppendOutcome
     func event(id: EventID) async throws -> StoredEvent?
-    /// Events newest first, filtered by `query`.
-    func events(matching query: EventQuery) async throws -> [Event]
     func deliveries(forEvent id: EventID) async throws -> [DeliveryRecord]
     /// Whether a write transaction can be started right now (readiness
     /// probes). Writes nothing; nil when writable, otherwise why not.
@@ -112,7 +110,16 @@ public struct StoredEvent: Sendable, Hashable {
     }
 }
 
-/// A filter over the log, newest first, paginated by cursor.
+extension EventLog {
+    /// Events newest first, filtered by `query`: `searchEvents` with the
+    /// CLI's filters, so both logs have one event query.
+    public func events(matching query: EventQuery) async throws -> [Event] {
+        try await searchEvents(EventSearch(provider: query.provider, type: query.type, before: query.before, limit: query.limit))
+    }
+}
+
+/// A filter over the log, newest first, paginated by cursor (the CLI's
+/// `events list`; `EventSearch` has every other filter).
 public struct EventQuery: Sendable, Hashable {
     public var provider: String?
     public var type: EventType?

@@ -22,30 +22,6 @@ extension SQLiteEventLog {
         }
     }
 
-    public func events(matching query: EventQuery) async throws -> [Event] {
-        guard query.limit > 0 else { return [] }
-        var conditions: [String] = []
-        var arguments = StatementArguments()
-        if let provider = query.provider {
-            conditions.append("provider = ?")
-            arguments += [provider]
-        }
-        if let type = query.type {
-            conditions.append("type = ?")
-            arguments += [type.rawValue]
-        }
-        if let before = query.before {
-            conditions.append("id < ?")
-            arguments += [before.rawValue]
-        }
-        arguments += [query.limit]
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT id, envelope FROM events \(whereClause) ORDER BY id DESC LIMIT ?"
-        return try await dbPool.read { [arguments] db in
-            try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.decodeEvent)
-        }
-    }
-
     public func deliveries(forEvent id: EventID) async throws -> [DeliveryRecord] {
         try await dbPool.read { db in try Self.fetchDeliveries(db, eventID: id) }
     }

@@ -26,18 +26,6 @@ extension PostgresEventLog {
         }
     }
 
-    public func events(matching query: EventQuery) async throws -> [Event] {
-        guard query.limit > 0 else { return [] }
-        var conditions = PostgresConditions()
-        if let provider = query.provider { conditions.add("provider = ", provider) }
-        if let type = query.type { conditions.add("type = ", type.rawValue) }
-        if let before = query.before { conditions.add("id < ", before.rawValue) }
-        let sql = "SELECT id, envelope FROM events \(conditions.whereClause) ORDER BY id DESC LIMIT \(conditions.bind(Int64(query.limit)))"
-        return try await database("list events") {
-            try await client.rows(PostgresQuery(unsafeSQL: sql, binds: conditions.binds), logger: logger, Self.decodeEventRow)
-        }
-    }
-
     public func deliveries(forEvent id: EventID) async throws -> [DeliveryRecord] {
         try await database("read deliveries") { try await fetchDeliveries(eventIDs: [id])[id] ?? [] }
     }
