@@ -31,6 +31,11 @@ public final class RecordingSink: Sendable {
     public enum Reply: Sendable {
         case status(Int, headers: [(String, String)] = [], body: String = "")
         case hang(Duration)
+        /// Answers `status` and stays at the head of its script until the sink
+        /// has received a request on the same path whose body contains
+        /// `marker`; then the script moves on. Lets a test say "fail until the
+        /// other order got through" without betting on timing.
+        case statusUntilReceived(Int, marker: String)
     }
 
     private struct State {
@@ -75,16 +80,31 @@ public final class RecordingSink: Sendable {
             state.received.append(request)
             if let index = state.markedScripts.firstIndex(where: { script in
                 script.path == request.path && !script.replies.isEmpty && request.body.contains(marker: script.marker)
-            }) {
-                return state.markedScripts[index].replies.removeFirst()
+            }), let next = Self.take(&state.markedScripts[index].replies, for: request, received: state.received) {
+                return next
             }
             if var queue = state.scripts[request.path], !queue.isEmpty {
-                let next = queue.removeFirst()
+                let next = Self.take(&queue, for: request, received: state.received)
                 state.scripts[request.path] = queue
-                return next
+                if let next { return next }
             }
             return state.defaults[request.path] ?? defaultResponse
         }
+    }
+
+    /// Removes and returns the head of a script; a `statusUntilReceived` head
+    /// stays (and answers its status) until its marker has arrived, then
+    /// gives way to the next reply. Nil when the script is used up.
+    private static func take(_ queue: inout [Reply], for request: Received, received: [Received]) -> Reply? {
+        while let head = queue.first {
+            guard case .statusUntilReceived(let code, let marker) = head else { return queue.removeFirst() }
+            let bytes = Array(marker.utf8)
+            if !received.contains(where: { $0.path == request.path && $0.body.contains(marker: bytes) }) {
+                return .status(code, body: "waiting for \(marker)")
+            }
+            queue.removeFirst()
+        }
+        return nil
     }
 
     /// Serves until `body` returns, on `port` (0 picks a free one, passed to `body`).
@@ -109,6 +129,9 @@ public final class RecordingSink: Sendable {
                     try? await Task.sleep(for: .milliseconds(20))
                 }
                 return Response(status: sink.stopping.withLock({ $0 }) ? .serviceUnavailable : .ok)
+            case .statusUntilReceived(let code, _):
+                // Only as a path's default: a script's head is resolved in `reply(for:)`.
+                return Response(status: .init(code: code))
             }
         }
         router.post("**", use: respond)
