@@ -373,7 +373,9 @@ struct StatusAPISimulatorTests {
 
     @Test func maxConcurrentCountsParallelRequestsHeldByTheDelay() async throws {
         let simulator = StatusAPISimulator(provider: .nonstopay, credentials: nil)
-        simulator.setDelay(.milliseconds(300))
+        // Long enough that five requests started together overlap even when the machine is busy
+        // running the rest of the suite (300 ms was not, in CI).
+        simulator.setDelay(.seconds(2))
         let statuses = try await Self.withServer(simulator) { client in
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<5 {
