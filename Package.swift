@@ -2,8 +2,11 @@
 import PackageDescription
 
 // Module map (see docs/ARCHITECTURE.md, "Modules"): dependencies point downward only.
-//   callbridge (exe) → CallbridgeCLI → CallbridgeServer → {CallbridgeHandlers, CallbridgeStore(Postgres)} → CallbridgeModel
-//   CallbridgeStore holds the EventLog protocols and the SQLite log; CallbridgeStorePostgres the PostgreSQL one.
+//   callbridge (exe) → CallbridgeCLI → CallbridgeServer → {CallbridgeHandlers, CallbridgeStoreSQLite, CallbridgeStorePostgres}
+//     → CallbridgeStore → CallbridgeModel
+//   CallbridgeStore holds the EventLog protocols, their values and the rules both logs share (no database);
+//   CallbridgeStoreSQLite (GRDB) and CallbridgeStorePostgres (postgres-nio) implement them. The dispatcher
+//   and the services see only CallbridgeStore.
 //   CallbridgeCrypto wraps OpenSSL libcrypto for verifiers and delivery signing.
 //   CallbridgeTransport wraps the libcurl multi interface (CCurl) for delivery.
 let package = Package(
@@ -71,8 +74,14 @@ let package = Package(
         ),
         .target(
             name: "CallbridgeStore",
+            dependencies: ["CallbridgeModel"]
+        ),
+        // The EventLog on one SQLite file (the default).
+        .target(
+            name: "CallbridgeStoreSQLite",
             dependencies: [
                 "CallbridgeModel",
+                "CallbridgeStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -108,6 +117,7 @@ let package = Package(
                 "CallbridgeDispatch",
                 "CallbridgeHandlers",
                 "CallbridgeStore",
+                "CallbridgeStoreSQLite",
                 "CallbridgeStorePostgres",
                 "CallbridgeTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -157,6 +167,7 @@ let package = Package(
                 "CallbridgeHandlers",
                 "CallbridgeModel",
                 "CallbridgeStore",
+                "CallbridgeStoreSQLite",
                 "CallbridgeStorePostgres",
                 "CallbridgeTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -219,7 +230,7 @@ let package = Package(
         .testTarget(
             name: "CallbridgeStoreTests",
             dependencies: [
-                "CallbridgeStore", "CallbridgeStorePostgres", "CallbridgeModel", "CallbridgeTestSupport",
+                "CallbridgeStore", "CallbridgeStoreSQLite", "CallbridgeStorePostgres", "CallbridgeModel", "CallbridgeTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -240,7 +251,7 @@ let package = Package(
             name: "CallbridgeDispatchTests",
             dependencies: [
                 "CallbridgeDispatch", "CallbridgeTransport", "CallbridgeTestSupport",
-                "CallbridgeCrypto", "CallbridgeModel", "CallbridgeStore",
+                "CallbridgeCrypto", "CallbridgeModel", "CallbridgeStore", "CallbridgeStoreSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
@@ -254,6 +265,7 @@ let package = Package(
                 "CallbridgeHandlers",
                 "CallbridgeModel",
                 "CallbridgeStore",
+                "CallbridgeStoreSQLite",
                 "CallbridgeStorePostgres",
                 "CallbridgeTransport",
                 "CallbridgeTestSupport",
@@ -271,6 +283,7 @@ let package = Package(
                 "CallbridgeModel",
                 "CallbridgeSimulator",
                 "CallbridgeStore",
+                "CallbridgeStoreSQLite",
                 "CallbridgeStorePostgres",
                 "CallbridgeCrypto",
                 "CallbridgeTestSupport",

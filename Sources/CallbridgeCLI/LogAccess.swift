@@ -1,5 +1,6 @@
 import CallbridgeServer
 import CallbridgeStore
+import CallbridgeStoreSQLite
 import CallbridgeStorePostgres
 import Logging
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeStore
+import CallbridgeStoreSQLite
 import CallbridgeStorePostgres
 import Foundation
 import Logging

@@ -66,9 +66,11 @@ struct ServeCommand: AsyncParsableCommand {
                 "provider": "\(handler.provider)", "missing": "\(handler.statusAPIUnresolved.joined(separator: ","))",
             ])
         }
+        // The one clock seam (docs/ARCHITECTURE.md, decision 51): every part of serve reads this clock.
+        let clock = SystemClock.now
         let log: any EventLog
         do {
-            log = try await CallbridgeApplication.openLog(config.storage, logger: logger)
+            log = try await CallbridgeApplication.openLog(config.storage, logger: logger, clock: clock)
         } catch {
             throw CLIError("cannot open the log (\(config.storage)): \(error)")
         }
@@ -94,7 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
                     breakerThreshold: config.dispatch.breakerFailures, breakerCooldown: config.dispatch.breakerCooldown,
                     userAgent: "Callbridge/\(CallbridgeVersion.current)", leaseMargin: config.dispatch.leaseMargin
                 ),
-                logger: logger, clock: SystemClock.now, metrics: metrics.delivery
+                logger: logger, clock: clock, metrics: metrics.delivery
             )
         } catch {
             throw CLIError("\(error)")
@@ -110,7 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
         let statusAPIs = handlers.statusAPIs
         let checker = StatusCheckWorker(
             log: log, transport: transport, specs: config.statusChecks.enabled ? statusAPIs : [:], endpoints: config.endpoints,
-            settings: config.statusChecks, owner: owner, logger: logger, metrics: metrics.statusChecks, ingestMetrics: metrics.ingest,
+            settings: config.statusChecks, owner: owner, logger: logger, clock: clock, metrics: metrics.statusChecks, ingestMetrics: metrics.ingest,
             shutdownGrace: .milliseconds(config.dispatch.shutdownGrace.milliseconds), deliveriesCommitted: { dispatcher.wake() }
         )
         for (provider, spec) in statusAPIs.sorted(by: { $0.key < $1.key }) {
@@ -121,7 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let startedLogger = logger
         let app = CallbridgeApplication.make(
-            config: config, handlers: handlers, log: log, logger: logger, metrics: metrics,
+            config: config, handlers: handlers, log: log, logger: logger, metrics: metrics, clock: clock,
             deliveriesCommitted: { dispatcher.wake() },
             statusChecksCommitted: { checker.wake() },
             breakerStates: { await dispatcher.breakerStates() },
@@ -130,7 +132,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Services stop in reverse order: the listener first, then the status checks and the dispatcher.
         var services: [any Service] = [dispatcher, checker, app]
         if let days = config.retentionDays {
-            services.insert(RetentionService(log: log, days: days, logger: logger), at: 0)
+            services.insert(RetentionService(log: log, days: days, logger: logger, clock: clock), at: 0)
         }
         if let shared = log as? any DeliveryNotifying {
             // Another process's commits wake this dispatcher (LISTEN/NOTIFY).

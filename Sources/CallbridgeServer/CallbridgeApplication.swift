@@ -1,6 +1,7 @@
 import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeStore
+import CallbridgeStoreSQLite
 import CallbridgeStorePostgres
 import CallbridgeTransport
 import Hummingbird
@@ -48,12 +49,13 @@ public enum CallbridgeApplication {
 
     /// Opens the log named by the config read-write: creates the SQLite file
     /// if needed, or connects to PostgreSQL; either way migrates the schema.
-    public static func openLog(_ storage: CallbridgeConfig.Storage, logger: Logger = Logger(label: "callbridge")) async throws -> any EventLog {
+    public static func openLog(_ storage: CallbridgeConfig.Storage, logger: Logger = Logger(label: "callbridge"),
+                               clock: @escaping @Sendable () -> Timestamp = SystemClock.now) async throws -> any EventLog {
         switch storage {
         case .sqlite(let path, let full):
-            return try SQLiteEventLog(path: path, synchronous: full ? .full : .normal)
+            return try SQLiteEventLog(path: path, synchronous: full ? .full : .normal, clock: clock)
         case .postgres(let url):
-            return try await PostgresEventLog.connect(url: url, logger: logger)
+            return try await PostgresEventLog.connect(url: url, logger: logger, clock: clock)
         }
     }
 }

@@ -6,7 +6,7 @@
 /// placeholders (`?` for SQLite, `$n` for PostgreSQL).
 package enum EventLogSQL {
     /// "A delivery `d` of event `e` in this replay state, not replayed yet":
-    /// the rule of `SQLiteEventLog.matches(_:_:)`.
+    /// the rule of `ReplayState.includes(_:)`.
     package static func replayDeliveryCondition(_ state: ReplayState) -> String {
         let inState: String
         switch state {

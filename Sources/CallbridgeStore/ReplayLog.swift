@@ -56,6 +56,17 @@ public enum ReplayState: String, Sendable, Hashable, CaseIterable {
     /// At least one attempt failed and the delivery is waiting to retry.
     case failed
     case succeeded
+
+    /// Whether `delivery` is in this state: the rule `EventLogSQL.replayDeliveryCondition`
+    /// states in SQL for both logs.
+    public func includes(_ delivery: DeliveryRecord) -> Bool {
+        guard delivery.supersededBy == nil else { return false }
+        switch self {
+        case .dead: return delivery.state == .dead
+        case .succeeded: return delivery.state == .succeeded
+        case .failed: return delivery.state == .pending && delivery.attemptCount > 0
+        }
+    }
 }
 
 /// A stored event with its deliveries, as a replay sees it.

@@ -39,9 +39,9 @@ enum PostgresAppendBatch {
         static func < (a: DedupKey, b: DedupKey) -> Bool { (a.provider, a.key) < (b.provider, b.key) }
     }
 
-    static func write(_ records: [IngestRecord], client: PostgresClient, logger: Logger,
+    static func write(_ records: [IngestRecord], now timestamp: Timestamp, client: PostgresClient, logger: Logger,
                       statistics: AppendStatistics) async throws -> [Result<AppendOutcome, any Error>] {
-        let now = AppendBatchWriter.currentTimestamp().millisecondsSinceEpoch
+        let now = timestamp.millisecondsSinceEpoch
         return await PostgresBatch.isolating(records) { records in
             let outcomes = try await client.withTransaction(logger: logger) { connection in
                 try await insert(records, now: now, on: connection, logger: logger)

@@ -37,14 +37,18 @@ public final class PostgresEventLog: EventLog, DeliveryNotifying, Sendable {
     private let appendQueue: GroupCommitQueue<IngestRecord, AppendOutcome>
     let completionQueue: GroupCommitQueue<PostgresCompletion, Bool>
     let statistics: AppendStatistics
+    /// Stamps each append commit.
+    let clock: @Sendable () -> Timestamp
 
     /// Connects, migrates the schema (unless `migrate` is false, in which
     /// case a database lacking migrations is refused) and starts the pool.
+    /// `clock` stamps each append commit (the one clock seam, `SystemClock`).
     ///
     /// - Throws: `PostgresEventLogError.unavailable` when the server cannot
     ///   be reached or refuses the credentials, `.schemaNotMigrated` when
     ///   `migrate` is false and the schema is behind this build.
-    public static func connect(url: PostgresURL, logger: Logger = Logger(label: "callbridge.postgres"), migrate: Bool = true) async throws -> PostgresEventLog {
+    public static func connect(url: PostgresURL, logger: Logger = Logger(label: "callbridge.postgres"), migrate: Bool = true,
+                               clock: @escaping @Sendable () -> Timestamp = SystemClock.now) async throws -> PostgresEventLog {
         let tls = try PostgresTLS(url: url)
         let connection: PostgresConnection
         do {
@@ -76,12 +80,13 @@ public final class PostgresEventLog: EventLog, DeliveryNotifying, Sendable {
         }
         try? await connection.close()
         let (started, signal) = AsyncStream<Void>.makeStream()
-        let log = PostgresEventLog(url: url, tls: tls, logger: logger, started: signal)
+        let log = PostgresEventLog(url: url, tls: tls, logger: logger, clock: clock, started: signal)
         for await _ in started { break }  // the pool runs before the first query
         return log
     }
 
-    private init(url: PostgresURL, tls: PostgresTLS, logger: Logger, started: AsyncStream<Void>.Continuation) {
+    private init(url: PostgresURL, tls: PostgresTLS, logger: Logger, clock: @escaping @Sendable () -> Timestamp,
+                 started: AsyncStream<Void>.Continuation) {
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: tls.clientTLS)
         configuration.options.maximumConnections = url.maximumConnections
@@ -99,8 +104,9 @@ public final class PostgresEventLog: EventLog, DeliveryNotifying, Sendable {
         }
         let statistics = AppendStatistics()
         self.statistics = statistics
+        self.clock = clock
         self.appendQueue = GroupCommitQueue { records in
-            try await PostgresAppendBatch.write(records, client: client, logger: logger, statistics: statistics)
+            try await PostgresAppendBatch.write(records, now: clock(), client: client, logger: logger, statistics: statistics)
         }
         self.completionQueue = GroupCommitQueue { completions in
             try await PostgresCompletion.write(completions, client: client, logger: logger)
@@ -129,7 +135,7 @@ public final class PostgresEventLog: EventLog, DeliveryNotifying, Sendable {
     /// Writes `records` as one batch, bypassing the queue: the exact path the
     /// queue's drain takes. For tests.
     func writeBatch(_ records: [IngestRecord]) async throws -> [Result<AppendOutcome, any Error>] {
-        try await PostgresAppendBatch.write(records, client: client, logger: logger, statistics: statistics)
+        try await PostgresAppendBatch.write(records, now: clock(), client: client, logger: logger, statistics: statistics)
     }
 
     /// Runs `body` and turns driver errors into readable `PostgresEventLogError`s.

@@ -1,4 +1,5 @@
 import CallbridgeModel
+import CallbridgeStore
 import Foundation
 import GRDB
 import Synchronization
@@ -17,10 +18,12 @@ import Synchronization
 /// - statistics are updated only after a successful commit.
 package struct AppendBatchWriter: Sendable {
     let dbPool: DatabasePool
+    /// The log's clock: the commit time of each batch (`created_at_ms`, and when new deliveries fall due).
+    let clock: @Sendable () -> Timestamp
     let statistics = AppendStatistics()
 
     func write(_ records: [IngestRecord]) async throws -> [Result<AppendOutcome, any Error>] {
-        let now = Self.currentTimestamp()
+        let now = clock()
         let results = try await dbPool.write { db in
             try db.eachInSavepoint(records) { record in try Self.insert(record, now: now, in: db) }
         }
@@ -82,60 +85,4 @@ package struct AppendBatchWriter: Sendable {
         }
         return .stored(event.id, order: slot?.placement, deliveries: deliveries)
     }
-
-    /// Wall-clock now, to the millisecond.
-    package static func currentTimestamp() -> Timestamp {
-        SystemClock.now()
-    }
-}
-
-/// Counters of committed append transactions, shared by the writer and the
-/// log that reports them.
-///
-/// Invariant: both counters only grow, and only after a commit succeeded.
-package final class AppendStatistics: Sendable {
-    private struct Counts {
-        var commits = 0
-        var appended = 0
-    }
-
-    private let counts = Mutex(Counts())
-
-    package init() {}
-
-    package var commitCount: Int { counts.withLock { $0.commits } }
-    package var appendedCount: Int { counts.withLock { $0.appended } }
-
-    package func recordCommit(stored: Int) {
-        counts.withLock {
-            $0.commits += 1
-            $0.appended += stored
-        }
-    }
-}
-
-/// Stores HTTP headers as a JSON array of `[name, value]` pairs (order and
-/// repeated names kept), using the model's `JSONValue`.
-package enum HeaderCoding {
-    package static func render(_ headers: [HeaderField]) -> String {
-        JSONValue.array(headers.map { .array([.string($0.name), .string($0.value)]) }).rendered()
-    }
-
-    package static func parse(_ text: String) throws -> [HeaderField] {
-        guard case .array(let items) = try JSONParser().parse(text) else {
-            throw HeaderCodingError.notAnArray
-        }
-        return try items.map { item in
-            guard case .array(let pair) = item, pair.count == 2,
-                  let name = pair[0].stringValue, let value = pair[1].stringValue
-            else { throw HeaderCodingError.notAPair }
-            return HeaderField(name: name, value: value)
-        }
-    }
-}
-
-/// Why a stored header list could not be read back.
-package enum HeaderCodingError: Error, Sendable {
-    case notAnArray
-    case notAPair
 }

@@ -1,4 +1,5 @@
 import CallbridgeModel
+import CallbridgeStore
 import Foundation
 import GRDB
 
@@ -64,16 +65,6 @@ extension SQLiteEventLog {
             conditions.append("EXISTS (SELECT 1 FROM deliveries d WHERE \(delivery))")
         }
         return (conditions, arguments)
-    }
-
-    /// Whether `delivery` is in replay state `state` (the same rule as the SQL).
-    public static func matches(_ delivery: DeliveryRecord, _ state: ReplayState) -> Bool {
-        guard delivery.supersededBy == nil else { return false }
-        switch state {
-        case .dead: return delivery.state == .dead
-        case .succeeded: return delivery.state == .succeeded
-        case .failed: return delivery.state == .pending && delivery.attemptCount > 0
-        }
     }
 
     @discardableResult

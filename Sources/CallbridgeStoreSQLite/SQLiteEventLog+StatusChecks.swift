@@ -1,4 +1,5 @@
 import CallbridgeModel
+import CallbridgeStore
 import Foundation
 import GRDB
 

@@ -1,4 +1,5 @@
 import CallbridgeModel
+import CallbridgeStore
 import Foundation
 import GRDB
 
@@ -67,7 +68,9 @@ public final class SQLiteEventLog: EventLog, Sendable {
 
     /// Opens (creating it and its parent directories if needed) the log at
     /// `path` for reading and writing, and migrates it to the current schema.
-    public convenience init(path: String, synchronous: SQLiteSynchronous = .full) throws {
+    /// `clock` stamps each append commit (the one clock seam, `SystemClock`).
+    public convenience init(path: String, synchronous: SQLiteSynchronous = .full,
+                            clock: @escaping @Sendable () -> Timestamp = SystemClock.now) throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 
@@ -78,7 +81,7 @@ public final class SQLiteEventLog: EventLog, Sendable {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
         }
         try SQLiteSchema.migrator.migrate(pool)
-        self.init(path: path, pool: pool, readOnly: false)
+        self.init(path: path, pool: pool, readOnly: false, clock: clock)
     }
 
     /// Opens an existing log for reading only, e.g. for the CLI while a server
@@ -99,14 +102,14 @@ public final class SQLiteEventLog: EventLog, Sendable {
         guard missing.isEmpty else {
             throw SQLiteEventLogError.schemaNotMigrated(path: path, missing: missing)
         }
-        return SQLiteEventLog(path: path, pool: pool, readOnly: true)
+        return SQLiteEventLog(path: path, pool: pool, readOnly: true, clock: SystemClock.now)
     }
 
-    private init(path: String, pool: DatabasePool, readOnly: Bool) {
+    private init(path: String, pool: DatabasePool, readOnly: Bool, clock: @escaping @Sendable () -> Timestamp) {
         self.path = path
         self.isReadOnly = readOnly
         self.dbPool = pool
-        let writer = AppendBatchWriter(dbPool: pool)
+        let writer = AppendBatchWriter(dbPool: pool, clock: clock)
         self.batchWriter = writer
         // The queue captures the writer, not `self`: no reference cycle, so
         // dropping the log closes the database.

@@ -1,5 +1,6 @@
 import CallbridgeModel
 import CallbridgeStore
+import CallbridgeStoreSQLite
 import CallbridgeStorePostgres
 import CallbridgeTestSupport
 import Foundation

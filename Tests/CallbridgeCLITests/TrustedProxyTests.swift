@@ -1,6 +1,7 @@
 import CallbridgeCrypto
 import CallbridgeModel
 import CallbridgeStore
+import CallbridgeStoreSQLite
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

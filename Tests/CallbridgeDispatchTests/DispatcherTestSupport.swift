@@ -2,6 +2,7 @@ import CallbridgeCrypto
 import CallbridgeDispatch
 import CallbridgeModel
 import CallbridgeStore
+import CallbridgeStoreSQLite
 import CallbridgeTestSupport
 import CallbridgeTransport
 import Foundation

@@ -1,6 +1,7 @@
 import CallbridgeModel
 @testable import CallbridgeServer
 import CallbridgeStore
+import CallbridgeStoreSQLite
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

@@ -2,6 +2,7 @@ import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeServer
 import CallbridgeStore
+import CallbridgeStoreSQLite
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

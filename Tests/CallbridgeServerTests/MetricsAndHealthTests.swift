@@ -2,6 +2,7 @@ import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeServer
 import CallbridgeStore
+import CallbridgeStoreSQLite
 import CallbridgeTestSupport
 import Foundation
 import HummingbirdTesting

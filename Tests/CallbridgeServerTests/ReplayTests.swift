@@ -3,6 +3,7 @@ import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeServer
 import CallbridgeStore
+import CallbridgeStoreSQLite
 import CallbridgeTestSupport
 import CallbridgeTransport
 import Foundation

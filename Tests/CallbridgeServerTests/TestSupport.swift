@@ -3,6 +3,7 @@ import CallbridgeHandlers
 import CallbridgeModel
 import CallbridgeServer
 import CallbridgeStore
+import CallbridgeStoreSQLite
 import Foundation
 import Hummingbird
 import HummingbirdTesting

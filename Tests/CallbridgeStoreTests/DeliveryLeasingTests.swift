@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CallbridgeStore
+@testable import CallbridgeStoreSQLite
 
 /// Leasing, attempt recording and endpoint state, on every `LogBackend`.
 @Suite struct DeliveryLeasingTests {
@@ -18,7 +19,7 @@ import Testing
             var records: [IngestRecord] = []
             for _ in 0..<5 { records.append(Fixtures.record(endpoints: ["orders", "ledger"])) }
             for record in records { _ = try await log.append(record) }
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
 
             let first = try await log.leaseDue(owner: "a", now: now, leaseDuration: lease30s, capacity: ["orders": 3, "ledger": 10])
             #expect(first.filter { $0.endpoint == "orders" }.count == 3)
@@ -36,10 +37,25 @@ import Testing
         }
     }
 
+    @Test(arguments: LogBackend.available) func anAppendIsStampedByTheLogsClock(_ backend: LogBackend) async throws {
+        // A clock far from the wall clock: the new delivery falls due at its commit time, and not before.
+        let committedAt = try #require(Timestamp(rfc3339: "2031-06-01T12:00:00Z"))
+        try await backend.withLog(clock: { committedAt }) { (log: any EventLog) async throws in
+            _ = try await log.append(Fixtures.record(endpoints: ["orders"]))
+            let early = try await log.leaseDue(owner: "a", now: committedAt.adding(milliseconds: -1), leaseDuration: lease30s, capacity: ["orders": 1])
+            #expect(early.isEmpty)
+            #expect(try await log.nextDueAt(endpoints: ["orders"]) == committedAt)
+            let statistics = try #require(try await log.endpointStatistics(now: committedAt).first { $0.endpoint == "orders" })
+            #expect(statistics.oldestDueAt == committedAt)
+            let due = try await log.leaseDue(owner: "a", now: committedAt, leaseDuration: lease30s, capacity: ["orders": 1])
+            #expect(due.count == 1)
+        }
+    }
+
     @Test(arguments: LogBackend.available) func anExpiredLeaseMakesTheDeliveryDueAgainForAnotherOwner(_ backend: LogBackend) async throws {
         try await backend.withLog { (log: any EventLog) async throws in
             _ = try await log.append(Fixtures.record(endpoints: ["orders"]))
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             let crashed = try await log.leaseDue(owner: "crashed", now: now, leaseDuration: lease30s, capacity: ["orders": 1])
             #expect(crashed.count == 1)
             #expect(try await log.leaseDue(owner: "b", now: now.adding(milliseconds: 29_000), leaseDuration: lease30s, capacity: ["orders": 1]).isEmpty)
@@ -57,7 +73,7 @@ import Testing
         try await backend.withLog { (log: any EventLog) async throws in
             let record = Fixtures.record(endpoints: ["orders"])
             _ = try await log.append(record)
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             let lease = try #require(try await log.leaseDue(owner: "a", now: now, leaseDuration: lease30s, capacity: ["orders": 1]).first)
             let later = now.adding(milliseconds: 5_000)
             #expect(try await log.complete(lease, attempt: attempt(1, status: 500, at: now), resolution: .retry(at: later), now: now))
@@ -89,7 +105,7 @@ import Testing
         try await backend.withLog { (log: any EventLog) async throws in
             let record = Fixtures.record(endpoints: ["orders"])
             _ = try await log.append(record)
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             let lease = try #require(try await log.leaseDue(owner: "a", now: now, leaseDuration: lease30s, capacity: ["orders": 1]).first)
             try await log.complete(lease, attempt: attempt(1, status: 500, at: now), resolution: .dead, now: now)
             #expect(try await log.deliveries(forEvent: record.event.id).map(\.state) == [.dead])
@@ -103,7 +119,7 @@ import Testing
     @Test(arguments: LogBackend.available) func releasedLeasesAreDueAtOnceForTheNextOwner(_ backend: LogBackend) async throws {
         try await backend.withLog { (log: any EventLog) async throws in
             for _ in 0..<3 { _ = try await log.append(Fixtures.record(endpoints: ["orders"])) }
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             _ = try await log.leaseDue(owner: "stopping", now: now, leaseDuration: lease30s, capacity: ["orders": 3])
             #expect(try await log.releaseLeases(owner: "stopping", now: now) == 3)
             #expect(try await log.leaseDue(owner: "next", now: now, leaseDuration: lease30s, capacity: ["orders": 3]).count == 3)
@@ -113,7 +129,7 @@ import Testing
     @Test(arguments: LogBackend.available) func disabledEndpointsAreNotLeasedUntilEnabledAgainAndNothingIsDropped(_ backend: LogBackend) async throws {
         try await backend.withLog { (log: any EventLog) async throws in
             _ = try await log.append(Fixtures.record(endpoints: ["orders", "ledger"]))
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             try await log.setEndpoint("orders", disabled: true, reason: "410 Gone", now: now)
             #expect(try await log.disabledEndpoints() == ["orders": "410 Gone"])
             let leased = try await log.leaseDue(owner: "a", now: now, leaseDuration: lease30s, capacity: ["orders": 5, "ledger": 5])
@@ -127,7 +143,7 @@ import Testing
         try await backend.withLog { (log: any EventLog) async throws in
             let record = Fixtures.record(endpoints: ["orders"])
             _ = try await log.append(record)
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             // The owner's first attempt outlives its lease; the same owner leases the delivery again.
             let old = try #require(try await log.leaseDue(owner: "a", now: now, leaseDuration: lease30s, capacity: ["orders": 1]).first)
             let later = now.adding(milliseconds: 30_001)

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CallbridgeStore
+@testable import CallbridgeStoreSQLite
 
 /// The EventLog contract, on SQLite and PostgreSQL alike (tests taking a
 /// `LogBackend`), and what only the SQLite file does (read-only opens, pragmas).
@@ -55,11 +56,11 @@ struct EventLogTests {
     @Test(arguments: LogBackend.available) func appendCreatesOnePendingDeliveryPerEndpointDueNow(_ backend: LogBackend) async throws {
         try await backend.withLog { (log: any EventLog) async throws in
             let record = Fixtures.record(endpoints: ["orders", "ledger", "orders"])
-            let before = AppendBatchWriter.currentTimestamp()
+            let before = SystemClock.now()
 
             _ = try await log.append(record)
 
-            let after = AppendBatchWriter.currentTimestamp()
+            let after = SystemClock.now()
             let deliveries = try await log.deliveries(forEvent: record.event.id)
             #expect(deliveries.map(\.endpoint) == ["orders", "ledger"])
             for delivery in deliveries {

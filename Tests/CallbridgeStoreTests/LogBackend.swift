@@ -5,6 +5,7 @@ import Logging
 import Testing
 
 @testable import CallbridgeStore
+@testable import CallbridgeStoreSQLite
 @testable import CallbridgeStorePostgres
 
 /// The `EventLog` implementations the conformance tests run against: every
@@ -19,10 +20,11 @@ enum LogBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     var testDescription: String { rawValue }
 
-    /// Runs `body` on a new, empty log of this kind, then closes and deletes it.
-    func withLog(_ body: (any EventLog) async throws -> Void) async throws {
+    /// Runs `body` on a new, empty log of this kind (stamping appends with
+    /// `clock`), then closes and deletes it.
+    func withLog(clock: @escaping @Sendable () -> Timestamp = SystemClock.now, _ body: (any EventLog) async throws -> Void) async throws {
         let storage = try await LogStorage.make(self)
-        let log = try await storage.open()
+        let log = try await storage.open(clock: clock)
         do {
             try await body(log)
         } catch {
@@ -53,13 +55,13 @@ struct LogStorage: Sendable {
     }
 
     /// Opens (creating and migrating when needed) the log read-write.
-    func open() async throws -> any EventLog {
+    func open(clock: @escaping @Sendable () -> Timestamp = SystemClock.now) async throws -> any EventLog {
         switch backend {
-        case .sqlite: return try SQLiteEventLog(path: location)
+        case .sqlite: return try SQLiteEventLog(path: location, clock: clock)
         case .postgres:
             var logger = Logger(label: "store-tests")
             logger.logLevel = .error
-            return try await PostgresEventLog.connect(url: try PostgresURL(parsing: location), logger: logger)
+            return try await PostgresEventLog.connect(url: try PostgresURL(parsing: location), logger: logger, clock: clock)
         }
     }
 

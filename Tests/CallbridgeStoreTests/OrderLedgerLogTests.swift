@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 
 @testable import CallbridgeStore
+@testable import CallbridgeStoreSQLite
 @testable import CallbridgeStorePostgres
 
 /// The order ledger (`OrderLog`, README "Order truth") on every `LogBackend`:
@@ -232,7 +233,7 @@ import Testing
                 #expect(parked.state == .pending)
                 #expect(parked.nextAttemptAt == nil)
             }
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             let head = try await Self.leaseAll(log, "ship", at: now)
             #expect(head.map(\.eventID) == [records[0].event.id])
 
@@ -248,7 +249,7 @@ import Testing
         try await backend.withLog { (log: any EventLog) async throws in
             let records = (0..<3).map { i in Self.record(.paymentPending, targets: [Self.ship], millis: Self.base + Int64(i)) }
             for record in records { _ = try await log.append(record) }
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
 
             let first = try await Self.leaseAll(log, "ship", at: now)
             #expect(first.map(\.eventID) == [records[0].event.id])
@@ -291,7 +292,7 @@ import Testing
             ]
             let outcomes = try await GroupCommitProbe.writeBatch(log, batch).map { try $0.get() }
             #expect(outcomes.map(\.deliveries) == [2, 2, 2, 2])
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             // ord_a's second waits; ord_b's and the orderless event's do not.
             #expect(Set(try await Self.leaseAll(log, "ship", at: now).map(\.eventID)) == [batch[0].event.id, batch[2].event.id, batch[3].event.id])
             #expect(try await Self.leaseAll(log, "plain", at: now).count == 4)
@@ -421,7 +422,7 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
         let log = try SQLiteEventLog(path: dir.path("log.sqlite"))
-        let now = AppendBatchWriter.currentTimestamp().millisecondsSinceEpoch
+        let now = SystemClock.now().millisecondsSinceEpoch
         for i in 0..<8 {
             let order = i % 3 == 0 ? nil : "ord_\(i % 5)"
             _ = try await log.append(Self.record(.paymentPending, order: order, millis: now - 4 + Int64(i)))
@@ -527,7 +528,7 @@ import Testing
             var delivered: [EventID] = []
             while true {
                 let finished = appendsDone.isSet
-                let now = AppendBatchWriter.currentTimestamp()
+                let now = SystemClock.now()
                 let leased = try await Self.leaseAll(dispatcher, "ship", at: now, owner: "dispatcher")
                 // One chain: never more than one delivery out at a time.
                 #expect(leased.count <= 1)
@@ -563,7 +564,7 @@ import Testing
             let next = Self.record(.paymentSucceeded, millis: Self.base + 1)
             _ = try await ingest.append(head)
             let sequence = try #require(try await ingest.append(next).order?.sequence)
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             let leased = try #require(try await Self.leaseAll(dispatcher, "ship", at: now).first)
             let orderRef = try #require(try await TestPostgres.query(url: database, "SELECT order_ref::text FROM deliveries WHERE id = \(leased.id)")
                 .first.flatMap { $0 }.flatMap { Int64($0) })

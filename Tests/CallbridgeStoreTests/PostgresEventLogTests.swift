@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 
 @testable import CallbridgeStore
+@testable import CallbridgeStoreSQLite
 @testable import CallbridgeStorePostgres
 
 /// What only the shared PostgreSQL log promises: several processes (here,
@@ -53,7 +54,7 @@ struct PostgresEventLogTests {
                 }
                 try await group.waitForAll()
             }
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             // Four "processes", each with its own pool, lease in small bites until nothing is left.
             let leasers = try await (0..<4).asyncMap { _ in try await PostgresEventLog.connect(url: url, logger: Self.quietLogger()) }
             let leased = try await withThrowingTaskGroup(of: [Int64].self) { group in

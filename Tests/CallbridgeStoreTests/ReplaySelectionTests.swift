@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CallbridgeStore
+@testable import CallbridgeStoreSQLite
 
 /// Each replay selector picks exactly the events it names.
 @Suite struct ReplaySelectionTests {
@@ -13,7 +14,7 @@ import Testing
             let middle = Fixtures.record(provider: "nonstopay", type: .paymentFailed, endpoints: ["orders"], millis: base + 60_000)
             let late = Fixtures.record(provider: "juspay", type: .refundSucceeded, endpoints: ["orders"], millis: base + 120_000)
             for record in [early, middle, late] { _ = try await log.append(record) }
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             // early: succeeded; middle: failed once (pending, attempt 1); late: untouched (pending, no attempt).
             let leases = try await log.leaseDue(owner: "t", now: now, leaseDuration: .seconds(30), capacity: ["orders": 2])
             let byEvent = Dictionary(uniqueKeysWithValues: leases.map { ($0.eventID, $0) })

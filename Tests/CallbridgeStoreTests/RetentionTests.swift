@@ -3,12 +3,13 @@ import Foundation
 import Testing
 
 @testable import CallbridgeStore
+@testable import CallbridgeStoreSQLite
 
 /// Retention never deletes anything undelivered.
 @Suite struct RetentionTests {
     @Test(arguments: LogBackend.available) func pruneDeletesOnlyOldEventsWithNothingLeftToDeliver(_ backend: LogBackend) async throws {
         try await backend.withLog { (log: any EventLog) async throws in
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             let old = now.millisecondsSinceEpoch - 40 * 86_400_000
             let lease = ConfigDuration.seconds(30)
 
@@ -20,7 +21,7 @@ import Testing
             let recent = Fixtures.record(endpoints: [], millis: now.millisecondsSinceEpoch)
             for record in [noDeliveries, delivered, pending, dead, replayedDead, recent] { _ = try await log.append(record) }
             // Deliveries are due from their append time on.
-            let later = AppendBatchWriter.currentTimestamp()
+            let later = SystemClock.now()
 
             func finish(_ endpoint: String, _ resolution: DeliveryResolution) async throws {
                 let leased = try await log.leaseDue(owner: "t", now: later, leaseDuration: lease, capacity: [endpoint: 1])

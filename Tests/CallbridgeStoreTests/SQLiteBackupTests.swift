@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CallbridgeStore
+@testable import CallbridgeStoreSQLite
 
 /// `SQLiteEventLog.backup(to:)` on a real log file, while it is written to.
 @Suite struct SQLiteBackupTests {

@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 
 @testable import CallbridgeStore
+@testable import CallbridgeStoreSQLite
 @testable import CallbridgeStorePostgres
 
 /// Status checks (`StatusCheckLog`, README "Status checks") on every
@@ -66,9 +67,9 @@ import Testing
 
     /// Appends `record` and returns the wall-clock time just before and just after (the log's `now` lies between).
     static func append(_ log: any EventLog, _ record: IngestRecord) async throws -> ClosedRange<Timestamp> {
-        let before = AppendBatchWriter.currentTimestamp()
+        let before = SystemClock.now()
         #expect(try await log.append(record).isStored(record.event.id))
-        return before...AppendBatchWriter.currentTimestamp()
+        return before...SystemClock.now()
     }
 
     // MARK: - Returns start and join a job
@@ -130,7 +131,7 @@ import Testing
             let first = Self.returned(.paymentSucceeded, millis: Self.base)
             _ = try await Self.append(log, first)
             _ = try await Self.append(log, Self.returned(.paymentSucceeded, millis: Self.base + 1))
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
 
             let leased = try await Self.lease(log, at: now, owner: "a")
             #expect(leased.count == 1)
@@ -158,7 +159,7 @@ import Testing
     @Test(arguments: LogBackend.available) func anExpiredLeaseIsLeasedAgainWithAnAbandonedTryAndTheStaleCompletionChangesNothing(_ backend: LogBackend) async throws {
         try await backend.withLog { (log: any EventLog) async throws in
             _ = try await Self.append(log, Self.returned(.paymentSucceeded, millis: Self.base))
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             let crashed = try #require(try await Self.lease(log, at: now, owner: "crashed").first)
 
             let later = now.adding(milliseconds: Self.leaseFor)
@@ -202,7 +203,7 @@ import Testing
             let succeeded = Self.returned(.paymentSucceeded, millis: Self.base + 1)
             _ = try await Self.append(log, pending)
             _ = try await Self.append(log, succeeded)
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             let job = try #require(try await Self.lease(log, at: now).first)
 
             let said = Self.answer(.paymentPending, key: "PENDING", at: now)
@@ -270,7 +271,7 @@ import Testing
         try await backend.withLog { (log: any EventLog) async throws in
             let hint = Self.returned(.paymentSucceeded, millis: Self.base)
             _ = try await Self.append(log, hint)
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             func fail(at time: Timestamp, retryAfter: Int64? = nil) async throws -> StatusCheckCompletion {
                 let job = try #require(try await Self.lease(log, at: time).first)
                 let result = StatusCheckResult.failed(retryable: true, retryAfter: retryAfter, Self.attempt(at: time, status: 503, error: "HTTP 503"))
@@ -316,7 +317,7 @@ import Testing
             let second = Self.returned(.paymentCancelled, millis: Self.base + 1)
             _ = try await Self.append(log, first)
             _ = try await Self.append(log, second)
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             let job = try #require(try await Self.lease(log, at: now).first)
             let result = StatusCheckResult.failed(retryable: false, retryAfter: nil, Self.attempt(at: now, status: 404, error: "HTTP 404: no such order"))
             let done = try #require(try await log.completeStatusCheck(job, result: result, policy: Self.policy, now: now))
@@ -343,7 +344,7 @@ import Testing
     @Test(arguments: LogBackend.available) func aSkippedTryGoesIdleWithoutSettlingOrRecordingATry(_ backend: LogBackend) async throws {
         try await backend.withLog { (log: any EventLog) async throws in
             _ = try await Self.append(log, Self.callback(.paymentPending, millis: Self.base))
-            let now = AppendBatchWriter.currentTimestamp().adding(milliseconds: Self.policy.poll[0])
+            let now = SystemClock.now().adding(milliseconds: Self.policy.poll[0])
             let job = try #require(try await Self.lease(log, at: now).first)
             let done = try #require(try await log.completeStatusCheck(job, result: .skipped, policy: Self.policy, now: now))
             #expect(done.outcome == .skipped)
@@ -356,7 +357,7 @@ import Testing
     @Test(arguments: LogBackend.available) func anAnswerIdenticalToAnEarlierOneIsADuplicateThatStillAnswersTheReturn(_ backend: LogBackend) async throws {
         try await backend.withLog { (log: any EventLog) async throws in
             _ = try await Self.append(log, Self.returned(.paymentPending, millis: Self.base))
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             let job = try #require(try await Self.lease(log, at: now).first)
             let earlier = Self.answer(.paymentPending, key: "PENDING", at: now)
             _ = try #require(try await log.completeStatusCheck(job, result: .answered(earlier, Self.attempt(at: now)), policy: Self.policy, now: now))
@@ -408,7 +409,7 @@ import Testing
             #expect(try await Self.detail(log).check == polling.check)
 
             // An operator asks now, whatever the schedule; the transaction id is kept.
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             let asked = try await log.requestStatusCheck(provider: "juspay", orderID: "ord_1", transactionID: "txn_9", now: now)
             #expect(asked.state == .waiting)
             #expect(asked.dueAt == now)
@@ -498,7 +499,7 @@ import Testing
     @Test(.enabled(if: TestPostgres.isAvailable, "needs CALLBRIDGE_TEST_POSTGRES_URL"))
     func aJobInsertedMeanwhileByAnotherProcessIsJoinedNotDuplicated() async throws {
         try await Self.withTwoProcesses { holder, other, database in
-            let now = AppendBatchWriter.currentTimestamp()
+            let now = SystemClock.now()
             /// Runs `body` while `holder` has inserted `order`'s job (asked by an operator) without committing.
             func whileInserted(_ order: String, _ body: @escaping @Sendable () async throws -> Void) async throws -> StatusCheck {
                 var held = StatusCheck(provider: "juspay", orderID: order, createdAt: now)
@@ -582,7 +583,7 @@ import Testing
                 var completions = 0
                 while true {
                     let finished = appendsDone.isSet
-                    let now = AppendBatchWriter.currentTimestamp()
+                    let now = SystemClock.now()
                     for job in try await second.leaseStatusChecks(provider: "juspay", limit: 5, owner: "worker", leaseFor: 30_000, now: now) {
                         let said = Self.answer(.paymentPending, order: job.orderID, key: UUID().uuidString, at: now)
                         if try await second.completeStatusCheck(job, result: .answered(said, Self.attempt(at: now)), policy: spaced, now: now) != nil {
@@ -607,7 +608,7 @@ import Testing
                 for (index, order) in orders.enumerated() {
                     let log = index % 2 == 0 ? first : second
                     group.addTask {
-                        _ = try await log.requestStatusCheck(provider: "juspay", orderID: order, transactionID: nil, now: AppendBatchWriter.currentTimestamp())
+                        _ = try await log.requestStatusCheck(provider: "juspay", orderID: order, transactionID: nil, now: SystemClock.now())
                     }
                 }
                 try await group.waitForAll()

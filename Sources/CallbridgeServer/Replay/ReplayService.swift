@@ -130,7 +130,7 @@ public struct ReplayService: Sendable {
         var targets: [String] = []
         var supersedes: [String: Int64] = [:]
         if let state = selection.state {
-            for delivery in deliveries where SQLiteEventLog.matches(delivery, state) && (selection.endpoint.map { $0 == delivery.endpoint } ?? true) {
+            for delivery in deliveries where state.includes(delivery) && (selection.endpoint.map { $0 == delivery.endpoint } ?? true) {
                 targets.append(delivery.endpoint)
                 supersedes[delivery.endpoint] = delivery.id
             }
