@@ -28,6 +28,8 @@ public struct ProviderHandler: Sendable {
 public struct HandlerSet: Sendable {
     public private(set) var providers: [ProviderHandler]
     public private(set) var routes: [Route]
+    /// `routes`, indexed for `match` (built once, here).
+    private var table = RouteTable(routes: [])
 
     /// The result of looking a request up.
     public enum Match: Sendable {
@@ -55,9 +57,15 @@ public struct HandlerSet: Sendable {
         }
         // Literal segments before parameters, so /a/b wins over /a/{x}.
         routes.sort { $0.pattern.parameterCount < $1.pattern.parameterCount }
+        table = RouteTable(routes: routes)
     }
 
     public func match(method: String, path: String) -> Match {
+        table.match(method: method, path: path, in: routes)
+    }
+
+    /// `match` by trying every route in order: the rule `RouteTable` must agree with (tests compare them).
+    func matchByScanning(method: String, path: String) -> Match {
         var allowed: Set<String> = []
         for route in routes {
             guard let parameters = route.pattern.match(path) else { continue }

@@ -166,7 +166,11 @@ public struct RoutePattern: Sendable, Hashable, CustomStringConvertible {
 
     /// The captured parameters when `path` matches, else nil.
     public func match(_ path: String) -> [String: String]? {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        match(parts: path.split(separator: "/", omittingEmptySubsequences: true))
+    }
+
+    /// `match(_:)` on a path already split on "/" (empty segments dropped).
+    func match(parts: [Substring]) -> [String: String]? {
         guard parts.count == segments.count else { return nil }
         var captured: [String: String] = [:]
         for (segment, part) in zip(segments, parts) {
