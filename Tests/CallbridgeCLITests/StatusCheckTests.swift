@@ -293,7 +293,9 @@ import Testing
                 try await sink.run { sinkPort in
                     var environment = Self.environment(apiPort: luxfinPort)
                     environment["JUSPAY_API_BASE"] = "http://127.0.0.1:\(juspayPort)"
-                    let server = try await LiveServer(config: Self.config(sinkPort: sinkPort), environment: environment)
+                    // A 20 s lease gives each call a 10 s timeout: a busy machine must not turn one
+                    // call into a timed-out one and its retry (this test counts the calls).
+                    let server = try await LiveServer(config: Self.config(sinkPort: sinkPort, checks: ["lease": "20s"]), environment: environment)
                     // Luxfin puts the id in the query; Juspay in the path (asked by the operator command).
                     await Self.luxfinReturn(server, order: hostile, status: "success")
                     #expect(await eventually { !Self.envelopes(sink, order: hostile).isEmpty })
