@@ -45,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let port { config.listen.port = port }
         var logger: Logger
         switch logFormat {
-        case .text: logger = Logger(label: "callbridge")
+        case .text: logger = Logger(label: "callbridge") { TextLogHandler(label: $0) }
         case .json: logger = Logger(label: "callbridge") { JSONLogHandler(label: $0) }
         }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info

@@ -49,6 +49,32 @@ import Testing
         #expect(refused["metadata"]?["reason"] == .string("verification_failed"))
     }
 
+    @Test func textLogLinesCarryTheRequestIDAndRouteInSortedKeys() async throws {
+        let server = try TestServer()
+        defer { server.directory.cleanUp() }
+        let lines = Mutex<[String]>([])
+        let at = Timestamp(secondsSinceEpoch: 1_795_428_000)
+        var logger = Logger(label: "callbridge") { label in
+            TextLogHandler(label: label, clock: { at }, write: { line in lines.withLock { $0.append(line) } })
+        }
+        logger.logLevel = .info
+        try await server.run(logger: logger) { client, _ in
+            let accepted = try await client.post("/juspay/webhook", json: juspayWebhook(), headers: juspayAuth)
+            #expect(accepted.status == .ok)
+        }
+        let recorded = try #require(lines.withLock { $0 }.first { $0.hasSuffix("] event recorded") })
+        // TIMESTAMP LEVEL LABEL: key=value … [SOURCE] MESSAGE, keys sorted.
+        #expect(recorded.hasPrefix(at.rfc3339 + " info callbridge: "), "\(recorded)")
+        #expect(recorded.contains(" [CallbridgeServer] event recorded"), "\(recorded)")
+        let keys = recorded.split(separator: " ").compactMap { part -> String? in
+            guard let equals = part.firstIndex(of: "=") else { return nil }
+            return String(part[..<equals])
+        }
+        #expect(keys == keys.sorted() && keys.contains("request_id") && keys.contains("route"), "\(recorded)")
+        #expect(!keys.contains("hb.request.id"))
+        #expect(recorded.contains("route=juspay/webhook"))
+    }
+
     @Test func cardNumbersAndBasicAuthPasswordsNeverReachTheLogs() async throws {
         let server = try TestServer()
         defer { server.directory.cleanUp() }

@@ -62,11 +62,13 @@ public struct JSONLogHandler: LogHandler {
     /// Writes `line` and a newline to file descriptor 1 in one `write(2)`, so
     /// lines from concurrent tasks never interleave.
     public static let writeToStandardOutput: @Sendable (String) -> Void = { line in
-        writeLine(line, to: 1)
+        writeLogLine(line, to: 1)
     }
 }
 
-private func writeLine(_ line: String, to descriptor: Int32) {
+/// Writes `line` and a newline to `descriptor` in one `write(2)` where the
+/// kernel takes it whole, so lines from concurrent tasks never interleave.
+func writeLogLine(_ line: String, to descriptor: Int32) {
     var bytes = Array(line.utf8)
     bytes.append(UInt8(ascii: "\n"))
     var offset = 0
